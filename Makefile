@@ -1,0 +1,55 @@
+# newswatch: the two commands are `make run` and `make test`; everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install run test test-slow lint format kafka-up kafka-down kafka-status clean
+
+help:
+	@echo "make run        start local Kafka, poller and worker on the sample feeds; print alerts (Ctrl-C stops all)"
+	@echo "make test       lint, then the whole test suite on a real local Kafka"
+	@echo "make test-slow  the heavy scenarios (crash, rebalance, burst)"
+	@echo "make kafka-up / kafka-down / kafka-status   the local broker on its own"
+
+# The venv is rebuilt when the pinned dependencies change.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/newswatch run
+
+# The pytest session fixture reuses a broker already answering on NEWSWATCH_KAFKA_BOOTSTRAP
+# (default 127.0.0.1:9092) or starts the local one and stops it at the end.
+test: install lint
+	$(BIN)/pytest -q
+
+test-slow: install
+	$(BIN)/pytest -q -m slow
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+kafka-up: install
+	$(BIN)/newswatch kafka up
+
+kafka-down: install
+	$(BIN)/newswatch kafka down
+
+kafka-status: install
+	$(BIN)/newswatch kafka status
+
+clean:
+	-$(BIN)/newswatch kafka down 2>/dev/null
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache *.egg-info

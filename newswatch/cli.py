@@ -1,0 +1,174 @@
+"""The ``newswatch`` command: one entry point for the broker, the poller, the worker and the subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from newswatch.kafka_admin import KafkaUnavailable, ensure_topics
+from newswatch.kafka_local import LocalKafka, LocalKafkaError, answers
+from newswatch.settings import get_settings
+from newswatch.yamlconf import ConfigError
+
+app = typer.Typer(help="Watch news feeds for the events your rules describe; alert on Kafka.", no_args_is_help=True)
+kafka_app = typer.Typer(help="A real single-node Kafka broker on 127.0.0.1 for local runs and tests.")
+alerts_app = typer.Typer(help="Read the alert topics.")
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(alerts_app, name="alerts")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def _local_kafka() -> LocalKafka:
+    host, _, port = get_settings().kafka_bootstrap.rpartition(":")
+    return LocalKafka(host=host or "127.0.0.1", port=int(port or 9092), controller_port=int(port or 9092) + 1)
+
+
+@kafka_app.command("up")
+def kafka_up() -> None:
+    """Fetch Kafka's jars (once), format fresh storage and start the broker; wait until it answers."""
+    kafka = _local_kafka()
+    try:
+        started = kafka.up()
+    except LocalKafkaError as exc:
+        _fail(str(exc))
+    typer.echo(f"kafka {'started' if started else 'already running'} on {kafka.bootstrap} (log: {kafka.log_file})")
+
+
+@kafka_app.command("down")
+def kafka_down() -> None:
+    """Stop the local broker started by `kafka up`."""
+    stopped = _local_kafka().down()
+    typer.echo("kafka stopped" if stopped else "kafka was not running")
+
+
+@kafka_app.command("status")
+def kafka_status() -> None:
+    """Say whether the local broker runs and answers."""
+    kafka = _local_kafka()
+    pid, ok = kafka.pid(), answers(kafka.bootstrap)
+    typer.echo(
+        f"kafka on {kafka.bootstrap}: {'answers' if ok else 'not answering'}"
+        f"{f' (local broker pid {pid})' if pid else ''}"
+    )
+    raise typer.Exit(0 if ok else 1)
+
+
+def _topics() -> list[str]:
+    settings = get_settings()
+    return [settings.articles_topic, settings.alerts_topic]
+
+
+@app.command()
+def poll(
+    once: Annotated[bool, typer.Option(help="Poll every feed once, then exit.")] = False,
+    feeds: Annotated[Path | None, typer.Option(help="Feeds file (default: config/feeds.yaml).")] = None,
+) -> None:
+    """Poll the feeds and produce each new item to the articles topic."""
+    from poller.config import load_feeds
+    from poller.produce import ArticleSink, make_producer
+    from poller.run import Poller
+
+    _logging()
+    settings = get_settings()
+    try:
+        config = load_feeds(feeds or settings.feeds_file)
+        ensure_topics(settings.kafka_bootstrap, _topics(), partitions=settings.topic_partitions)
+        sink = ArticleSink(make_producer(settings.kafka_bootstrap), settings.articles_topic)
+    except (ConfigError, KafkaUnavailable) as exc:
+        _fail(str(exc))
+    poller = Poller(config, sink)
+
+    async def main() -> None:
+        if once:
+            outcomes = await poller.poll_once()
+            typer.echo(
+                f"polled {len(outcomes)} feeds: {sum(o.new for o in outcomes)} new articles, "
+                f"{sum(1 for o in outcomes if o.error)} failed"
+            )
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await poller.run_forever(stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        sink.close()
+
+
+@app.command()
+def worker(
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
+) -> None:
+    """Run the Faust worker: classify articles and send alerts."""
+    settings = get_settings()
+    try:
+        from matcher import load_rules
+
+        load_rules(settings.rules_path)
+        ensure_topics(settings.kafka_bootstrap, _topics(), partitions=settings.topic_partitions)
+    except (ConfigError, KafkaUnavailable) as exc:
+        _fail(str(exc))
+    import agents  # noqa: F401 - registers the agents with the app
+    from streams.app import app as faust_app
+
+    sys.argv = ["newswatch-worker", "worker", "--loglevel", loglevel, "--web-port", str(settings.worker_web_port)]
+    faust_app.main()
+
+
+@alerts_app.command("tail")
+def alerts_tail(
+    from_beginning: Annotated[bool, typer.Option("--from-beginning", help="Start at the oldest alert.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each alert's JSON document.")] = False,
+    topic: Annotated[str | None, typer.Option(help="Alert topic (default: alerts).")] = None,
+) -> None:
+    """Print alerts as they arrive, one line each."""
+    from alerts.tail import tail
+
+    settings = get_settings()
+    try:
+        tail(
+            settings.kafka_bootstrap,
+            topic or settings.alerts_topic,
+            from_beginning=from_beginning,
+            as_json=as_json,
+            echo=lambda line: typer.echo(line),
+        )
+    except KafkaUnavailable as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def run() -> None:
+    """Start the local Kafka, a poller and a worker, and print alerts until Ctrl-C; stop all of it on exit."""
+    from newswatch.supervise import run_local
+
+    try:
+        code = run_local()
+    except (ConfigError, KafkaUnavailable, LocalKafkaError) as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

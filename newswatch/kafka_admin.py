@@ -1,0 +1,62 @@
+"""Reach the Kafka cluster: one clear error when it is not there, and topic creation at start-up."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+
+# kafka-python 3 reports "no broker answered" as a bootstrap timeout or a connection error.
+UNREACHABLE = (KafkaTimeoutError, KafkaConnectionError, OSError)
+
+
+class KafkaUnavailable(RuntimeError):
+    """No broker answered at the configured address."""
+
+    def __init__(self, bootstrap: str, detail: str = "") -> None:
+        super().__init__(
+            f"Kafka is not reachable at {bootstrap}{f' ({detail})' if detail else ''}. "
+            "Start the local broker with `newswatch kafka up` (or `make kafka-up`), "
+            "or point NEWSWATCH_KAFKA_BOOTSTRAP at your cluster."
+        )
+        self.bootstrap = bootstrap
+
+
+def admin_client(bootstrap: str) -> KafkaAdminClient:
+    """An admin client, or KafkaUnavailable naming the address."""
+    try:
+        return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, bootstrap_timeout_ms=10_000)
+    except UNREACHABLE as exc:
+        raise KafkaUnavailable(bootstrap, type(exc).__name__) from None
+
+
+def ensure_topics(
+    bootstrap: str,
+    names: list[str],
+    *,
+    partitions: int = 1,
+    replication: int = 1,
+    configs: dict[str, dict[str, str]] | None = None,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names created.
+
+    Consumers in a group are only assigned topics that exist when they join, so every topic is created
+    before any producer or worker starts rather than left to broker auto-creation.
+    """
+    admin = admin_client(bootstrap)
+    try:
+        existing = set(admin.list_topics())
+        missing = [name for name in dict.fromkeys(names) if name not in existing]
+        if not missing:
+            return []
+        new = [NewTopic(name, partitions, replication, topic_configs=(configs or {}).get(name, {})) for name in missing]
+        try:
+            admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass  # another process created it between list and create
+        except KafkaError as exc:
+            if "TopicAlreadyExists" not in str(exc):
+                raise
+        return missing
+    finally:
+        admin.close()

@@ -1,0 +1,235 @@
+"""A real single-node Apache Kafka broker (KRaft, combined broker + controller) on 127.0.0.1, without Docker.
+
+The broker's jars come from Maven Central through ``scripts/kafka/pom.xml`` and are cached in
+``.cache/kafka/libs``; a second ``up`` downloads nothing. Every ``up`` formats fresh storage with a new
+cluster id, so a local run never inherits a previous run's topics.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from newswatch.settings import ROOT
+
+KAFKA_DIR = ROOT / "scripts" / "kafka"
+POM = KAFKA_DIR / "pom.xml"
+LOG4J_CONFIG = KAFKA_DIR / "log4j2.properties"
+
+
+class LocalKafkaError(RuntimeError):
+    """The local broker could not be fetched, started or stopped; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LocalKafka:
+    """Paths and ports of one local broker; all state lives under ``home``."""
+
+    home: Path = ROOT / ".cache" / "kafka"
+    host: str = "127.0.0.1"
+    port: int = 9092
+    controller_port: int = 9093
+    heap: str = "512m"
+
+    @property
+    def libs(self) -> Path:
+        return self.home / "libs"
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "broker.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "broker.pid"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    # -- fetching --------------------------------------------------------------------------------
+
+    def kafka_version(self) -> str:
+        text = POM.read_text()
+        start = text.index("<kafka.version>") + len("<kafka.version>")
+        return text[start : text.index("</kafka.version>")]
+
+    def fetch(self) -> bool:
+        """Copy the broker's jars from Maven into ``libs``; return False when they were already cached."""
+        marker = self.libs / f"kafka_2.13-{self.kafka_version()}.jar"
+        if marker.exists():
+            return False
+        self.libs.mkdir(parents=True, exist_ok=True)
+        for old in self.libs.glob("*.jar"):  # a version bump must not mix two Kafkas on one classpath
+            old.unlink()
+        cmd = [
+            "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+            f"-DoutputDirectory={self.libs}", "-DincludeScope=runtime",
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        except FileNotFoundError as exc:
+            raise LocalKafkaError("Maven (mvn) is not installed; install it (apt-get install maven)") from exc
+        if done.returncode != 0 or not marker.exists():
+            raise LocalKafkaError(f"fetching Kafka jars with Maven failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        return True
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def pid(self) -> int | None:
+        """The pid of the broker this folder started, if it is still alive."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+        return pid
+
+    def _write_config(self) -> Path:
+        config = self.home / "server.properties"
+        config.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@{self.host}:{self.controller_port}",
+                    f"listeners=PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    f"log.dirs={self.data}",
+                    "num.partitions=1",
+                    "auto.create.topics.enable=true",
+                    # A single node cannot replicate internal topics; defaults of 3 would never come up.
+                    "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    # Tests start many short-lived consumer groups; waiting 3 s for each rebalance adds up.
+                    "group.initial.rebalance.delay.ms=0",
+                    "",
+                ]
+            )
+        )
+        return config
+
+    def _java(self, main: str, *args: str, **popen: object) -> list[str]:
+        return [
+            "java", f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={LOG4J_CONFIG}", f"-Dkafka.logs.dir={self.home}",
+            "-cp", f"{self.libs}/*", main, *args,
+        ]  # fmt: skip
+
+    def up(self, timeout: float = 90.0) -> bool:
+        """Start the broker in the background and wait until it answers; return False if it already ran."""
+        if self.pid() is not None and answers(self.bootstrap):
+            return False
+        if answers(self.bootstrap):
+            raise LocalKafkaError(
+                f"something else already serves Kafka on {self.bootstrap}; use it (it is reused by the tests) "
+                "or stop it first"
+            )
+        self.fetch()
+        subprocess.run(["rm", "-rf", str(self.data)], check=True)
+        self.data.mkdir(parents=True)
+        config = self._write_config()
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        fmt = subprocess.run(
+            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if fmt.returncode != 0:
+            raise LocalKafkaError(f"formatting Kafka storage failed:\n{fmt.stdout}{fmt.stderr}")
+        self.log_file.unlink(missing_ok=True)
+        with open(self.home / "broker.out", "wb") as out:
+            # A new session keeps Ctrl-C in the terminal from reaching the broker directly;
+            # `down` (called by make's trap) stops it in order.
+            proc = subprocess.Popen(
+                self._java("kafka.Kafka", str(config)),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(proc.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise LocalKafkaError(f"Kafka exited with code {proc.returncode} while starting.\n{self.tail()}")
+            if answers(self.bootstrap):
+                return True
+            time.sleep(0.5)
+        self.down()
+        raise LocalKafkaError(f"Kafka did not answer on {self.bootstrap} within {timeout:.0f} s.\n{self.tail()}")
+
+    def down(self, timeout: float = 30.0) -> bool:
+        """Stop the broker (SIGTERM, then SIGKILL after ``timeout``); return False if none was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.2)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def tail(self, lines: int = 30) -> str:
+        """The last lines of the broker's logs, for error messages."""
+        chunks = []
+        for path in (self.home / "broker.out", self.log_file):
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                chunks.append(f"--- last lines of {path} ---\n" + "\n".join(text))
+        return "\n".join(chunks) or "(the broker wrote no log)"
+
+
+def _alive(pid: int) -> bool:
+    # Reap it if it is our child, so a zombie does not count as alive.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def answers(bootstrap: str, timeout: float = 2.0) -> bool:
+    """True when a Kafka broker at ``bootstrap`` answers a metadata request."""
+    from kafka import KafkaConsumer
+    from kafka.errors import KafkaError
+
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=int(timeout * 1000),
+            bootstrap_timeout_ms=int(timeout * 1000),
+        )
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        consumer.topics()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        consumer.close()

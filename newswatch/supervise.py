@@ -1,0 +1,99 @@
+"""``newswatch run`` / ``make run``: the whole pipeline on one machine, and nothing left behind on exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from alerts.tail import tail
+from matcher import load_rules
+from newswatch.kafka_admin import ensure_topics
+from newswatch.kafka_local import LocalKafka, answers
+from newswatch.settings import ROOT, get_settings
+from poller.config import load_feeds
+
+LOG_DIR = ROOT / ".cache" / "run"
+
+
+def _spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
+    # Own process group: the terminal's Ctrl-C reaches only us, and we stop the children in order.
+    # Logs go to files so that the terminal shows alerts only.
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOG_DIR / f"{name}.log", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "newswatch", *args],
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def run_local(echo=print) -> int:
+    """Run Kafka (unless one already answers), a poller and a worker; print alerts until SIGINT/SIGTERM."""
+    settings = get_settings()
+    load_feeds(settings.feeds_file)  # config errors surface before anything starts
+    load_rules(settings.rules_path)
+    host, _, port = settings.kafka_bootstrap.rpartition(":")
+    kafka = LocalKafka(host=host, port=int(port), controller_port=int(port) + 1)
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    started_kafka = False
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        if answers(kafka.bootstrap):
+            echo(f"using the Kafka broker already answering on {kafka.bootstrap}")
+        else:
+            echo(f"starting local Kafka on {kafka.bootstrap} ...")
+            started_kafka = kafka.up()
+        ensure_topics(
+            settings.kafka_bootstrap,
+            [settings.articles_topic, settings.alerts_topic],
+            partitions=settings.topic_partitions,
+        )
+        children = [_spawn("worker", "worker"), _spawn("poller", "poll")]
+        echo(f"poller and worker started (logs in {LOG_DIR}/); alerts follow, Ctrl-C stops everything")
+        last_check = time.monotonic()
+
+        def should_stop() -> bool:
+            nonlocal last_check
+            if stopping:
+                return True
+            if time.monotonic() - last_check > 2:
+                last_check = time.monotonic()
+                dead = [c for c in children if c.poll() is not None]
+                if dead:
+                    echo(f"a child process exited (code {dead[0].returncode}); stopping")
+                    return True
+            return False
+
+        tail(settings.kafka_bootstrap, settings.alerts_topic, from_beginning=started_kafka, echo=echo, stop=should_stop)
+        return 0 if stopping else 1
+    finally:
+        echo("stopping ...")
+        for child in reversed(children):
+            _stop(child)
+        if started_kafka:
+            kafka.down()
+        echo("stopped")

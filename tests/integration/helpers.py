@@ -1,0 +1,90 @@
+"""Run real newswatch processes against the test broker and read what they produce."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer
+
+from tests.conftest import ROOT, Topics
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def service_env(bootstrap: str, topics: Topics, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment a newswatch process needs to use this test's broker and topics."""
+    return {
+        **os.environ,
+        "NEWSWATCH_KAFKA_BOOTSTRAP": bootstrap,
+        "NEWSWATCH_ARTICLES_TOPIC": topics.articles,
+        "NEWSWATCH_ALERTS_TOPIC": topics.alerts,
+        "NEWSWATCH_APP_ID": topics.app_id,
+        "NEWSWATCH_DATA_DIR": str(tmp_path / "faust"),
+        "NEWSWATCH_WORKER_WEB_PORT": str(free_port()),
+        **extra,
+    }
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A real Faust worker process (``newswatch worker``), logging to ``log``."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "newswatch", "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+    """Stop a process started by these helpers and wait for it."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def collect(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 90.0,
+    settle: float = 0.0,
+) -> list[dict[str, Any]]:
+    """Read JSON messages from ``topic`` (from the start) until ``until(messages)`` holds, then ``settle`` s more."""
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None, enable_auto_commit=False
+    )
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    done_at: float | None = None
+    try:
+        while time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                messages.extend(json.loads(r.value) for r in records)
+            if done_at is None and until(messages):
+                done_at = time.monotonic()
+            if done_at is not None and time.monotonic() - done_at >= settle:
+                break
+    finally:
+        consumer.close()
+    return messages
