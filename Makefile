@@ -20,7 +20,18 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-install: $(STAMP)
+SYSTEM_STAMP := .cache/.system-deps
+
+$(SYSTEM_STAMP): scripts/install-system-deps
+	scripts/install-system-deps
+	mkdir -p .cache && touch $@
+
+COMPOSE_SCHEMA := .cache/compose-spec.json
+
+$(COMPOSE_SCHEMA): scripts/fetch-compose-schema
+	scripts/fetch-compose-schema
+
+install: $(STAMP) $(SYSTEM_STAMP) $(COMPOSE_SCHEMA)
 
 run: install
 	$(BIN)/newswatch run

@@ -1,5 +1,5 @@
-"""Faust agents, one module each; importing this package registers them with ``streams.app.app``."""
+"""Faust agents and timers, one module each; importing this package registers them with ``streams.app.app``."""
 
-from agents import classify
+from agents import classify, lag
 
-__all__ = ["classify"]
+__all__ = ["classify", "lag"]

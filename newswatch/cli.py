@@ -74,6 +74,17 @@ def _topics() -> list[str]:
 
 
 @app.command()
+def topics() -> None:
+    """Create newswatch's topics (with NEWSWATCH_TOPIC_PARTITIONS partitions) if they do not exist yet."""
+    settings = get_settings()
+    try:
+        created = ensure_topics(settings.kafka_bootstrap, _topics(), partitions=settings.topic_partitions)
+    except KafkaUnavailable as exc:
+        _fail(str(exc))
+    typer.echo(f"created: {', '.join(created)}" if created else "all topics exist")
+
+
+@app.command()
 def poll(
     once: Annotated[bool, typer.Option(help="Poll every feed once, then exit.")] = False,
     feeds: Annotated[Path | None, typer.Option(help="Feeds file (default: config/feeds.yaml).")] = None,

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     # Faust keeps its local table state here; one folder per worker process.
     data_dir: Path = ROOT / ".cache" / "faust"
     worker_web_port: int = 6066
+    worker_web_host: str = "127.0.0.1"
     topic_partitions: int = 1
 
 

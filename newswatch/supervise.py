@@ -13,6 +13,7 @@ from alerts.tail import tail
 from matcher import load_rules
 from newswatch.kafka_admin import ensure_topics
 from newswatch.kafka_local import LocalKafka, answers
+from newswatch.prometheus_local import start_prometheus
 from newswatch.settings import ROOT, get_settings
 from poller.config import load_feeds
 
@@ -34,6 +35,7 @@ def _spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
 
 
 def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM the child's process group, SIGKILL it after ``timeout``."""
     if proc.poll() is not None:
         return
     os.killpg(proc.pid, signal.SIGTERM)
@@ -73,6 +75,12 @@ def run_local(echo=print) -> int:
             partitions=settings.topic_partitions,
         )
         children = [_spawn("worker", "worker"), _spawn("poller", "poll")]
+        prometheus = start_prometheus(log=LOG_DIR / "prometheus.log")
+        if prometheus is not None:
+            children.insert(0, prometheus)
+            echo("Prometheus scraping poller and worker: http://127.0.0.1:9090 (try newswatch_alerts_emitted_total)")
+        else:
+            echo("Prometheus is not installed (scripts/install-system-deps installs it); metrics are not scraped")
         echo(f"poller and worker started (logs in {LOG_DIR}/); alerts follow, Ctrl-C stops everything")
         last_check = time.monotonic()
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import faust
+from faust.sensors.prometheus import setup_prometheus_sensors
+from prometheus_client import REGISTRY
 
 from newswatch.settings import get_settings
+from streams.metrics import WorkerMetrics
 
 settings = get_settings()
 
@@ -14,10 +17,15 @@ app = faust.App(
     store="memory://",
     datadir=str(settings.data_dir),
     web_port=settings.worker_web_port,
-    web_host="127.0.0.1",
+    web_host=settings.worker_web_host,
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=1,
     # Topics are created by `newswatch worker` before the app starts (see newswatch.kafka_admin).
     topic_allow_declare=True,
     producer_acks=-1,
 )
+
+# Faust's own stream/table/producer metrics (newswatch_faust_*) and ours share one registry and are
+# served together at http://<worker>:<web port>/metrics.
+setup_prometheus_sensors(app, pattern="/metrics", registry=REGISTRY, name_prefix="newswatch_faust")
+metrics = WorkerMetrics(REGISTRY)

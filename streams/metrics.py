@@ -1,0 +1,97 @@
+"""Every metric the worker exports, declared in one place (prometheus-client, ``newswatch_`` prefix, base units).
+
+Labels are bounded: rule ids, categories, severities, topics and actor ids come from the rule files; article ids
+and URLs never become labels. Faust's own stream/table metrics come from its Prometheus sensor
+(``newswatch_faust_*``), served on the same ``/metrics`` endpoint of the worker's web port.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
+
+# Seconds from the poller fetching an article to the worker raising its alert; a fresh story should be seconds.
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600)
+
+
+class WorkerMetrics:
+    """The classify, alert, rule and Kafka metrics of one worker process."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.articles = Counter(
+            "newswatch_classifier_articles_total",
+            "Articles taken from the articles topic, by outcome (classified, invalid).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.classify_seconds = Histogram(
+            "newswatch_classifier_duration_seconds",
+            "Time to match one article against every rule.",
+            buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
+            registry=registry,
+        )
+        self.matches = Counter(
+            "newswatch_classifier_matches_total",
+            "Event rules matched, by rule and category.",
+            ["rule", "category"],
+            registry=registry,
+        )
+        self.actor_mentions = Counter(
+            "newswatch_classifier_actor_mentions_total",
+            "Articles mentioning an actor, by actor id and type.",
+            ["actor", "type"],
+            registry=registry,
+        )
+        self.alerts = Counter(
+            "newswatch_alerts_emitted_total",
+            "Alerts sent, by rule, severity and topic.",
+            ["rule", "severity", "topic"],
+            registry=registry,
+        )
+        self.suppressed = Counter(
+            "newswatch_alerts_suppressed_total",
+            "Matches not alerted again: the same story or the rule's suppress window, by rule and reason.",
+            ["rule", "reason"],
+            registry=registry,
+        )
+        self.escalations = Counter(
+            "newswatch_alerts_escalations_total",
+            "Escalation alerts fired, by rule.",
+            ["rule"],
+            registry=registry,
+        )
+        self.feed_to_alert = Histogram(
+            "newswatch_alert_latency_seconds",
+            "Seconds from the poller fetching an article to its alert being sent.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.rules_loaded = Gauge(
+            "newswatch_rules_loaded", "Rules in the active rule set, by kind.", ["kind"], registry=registry
+        )
+        self.rule_reloads = Counter(
+            "newswatch_rules_reloads_total", "Rule-set reloads, by outcome (ok, error).", ["outcome"], registry=registry
+        )
+        self.rule_reload_failing = Gauge(
+            "newswatch_rules_reload_failing",
+            "1 while the rule files on disk are invalid and the last good set is kept.",
+            registry=registry,
+        )
+        self.rules_info = Info("newswatch_rules", "The active rule set's version.", registry=registry)
+        self.produce_errors = Counter(
+            "newswatch_kafka_produce_errors_total",
+            "Messages the worker failed to send, by topic.",
+            ["topic"],
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            "newswatch_kafka_consumer_lag_messages",
+            "Messages on a partition not yet processed by this worker (high watermark - position).",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "newswatch_classifier_dead_letters_total",
+            "Malformed article messages skipped (and copied to the dead-letter topic), by reason.",
+            ["reason"],
+            registry=registry,
+        )

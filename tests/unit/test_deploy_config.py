@@ -1,0 +1,107 @@
+"""The files operators deploy with: Prometheus config and alert rules, the Grafana dashboard, docker-compose."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+from prometheus_client import CollectorRegistry
+from ruamel.yaml import YAML
+
+from tests.conftest import ROOT
+
+PROM = ROOT / "config" / "prometheus"
+DASHBOARD = ROOT / "config" / "grafana" / "dashboards" / "newswatch.json"
+
+
+def load_script(name: str):  # noqa: ANN201 - a module object
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    path = shutil.which("promtool")
+    assert path, "promtool is missing: `make install` runs scripts/install-system-deps, which installs it"
+    return path
+
+
+@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.compose.yml"])
+def test_promtool_accepts_the_scrape_configs(promtool: str, config: str) -> None:
+    done = subprocess.run([promtool, "check", "config", str(PROM / config)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_promtool_accepts_the_alerting_rules(promtool: str) -> None:
+    rules = PROM / "rules" / "newswatch.rules.yml"
+    done = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_committed_dashboard_is_what_the_generator_builds() -> None:
+    assert DASHBOARD.read_text() == load_script("build_dashboard").render(), (
+        "config/grafana/dashboards/newswatch.json is stale: run .venv/bin/python scripts/build_dashboard.py"
+    )
+
+
+def exported_metric_names() -> set[str]:
+    """Every metric family name the worker's registry (ours + Faust's sensor) exports."""
+    from faust.sensors.prometheus import FaustMetrics
+
+    from streams.metrics import WorkerMetrics
+
+    registry = CollectorRegistry()
+    WorkerMetrics(registry)
+    FaustMetrics.create(registry, "newswatch_faust")
+    names = set()
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "info": ["_info"], "gauge": [""]}
+    for family in registry.collect():
+        names.update(family.name + suffix for suffix in suffixes.get(family.type, [""]))
+    return names
+
+
+def referenced_metrics(expr: str) -> set[str]:
+    return set(re.findall(r"\bnewswatch_[a-z0-9_]+", expr))
+
+
+def test_every_worker_metric_the_dashboard_and_rules_use_is_exported() -> None:
+    """Poller metrics are checked by the end-to-end test that scrapes a running poller."""
+    exported = exported_metric_names()
+    exprs = [t["expr"] for p in json.loads(DASHBOARD.read_text())["panels"] for t in p.get("targets", [])]
+    rules = YAML(typ="safe").load((PROM / "rules" / "newswatch.rules.yml").read_text())
+    exprs += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    used = {name for expr in exprs for name in referenced_metrics(expr) if not name.startswith("newswatch_poller_")}
+    assert used - exported == set()
+
+
+def test_docker_compose_matches_the_compose_specification() -> None:
+    schema_path = ROOT / ".cache" / "compose-spec.json"
+    assert schema_path.exists(), "run `make install` (scripts/fetch-compose-schema) first"
+    schema = json.loads(schema_path.read_text())
+    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+    jsonschema.validate(compose, schema)
+    assert set(compose["services"]) >= {"kafka", "topics", "poller", "worker", "prometheus", "grafana"}
+
+
+def test_compose_kafka_is_the_same_version_as_the_local_broker() -> None:
+    from newswatch.kafka_local import LocalKafka
+
+    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+    assert compose["services"]["kafka"]["image"] == f"apache/kafka:{LocalKafka().kafka_version()}"
+
+
+def test_compose_mounts_the_files_the_services_read() -> None:
+    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+    for volume in compose["services"]["grafana"]["volumes"] + compose["services"]["prometheus"]["volumes"]:
+        host = volume.split(":")[0]
+        assert (ROOT / host).exists(), volume
+    assert Path(ROOT / "Dockerfile").exists()
