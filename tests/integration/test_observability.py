@@ -53,15 +53,18 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
         assert len(alerts) >= 3
 
         exposition = scrape(web_port)
-        assert 'newswatch_alerts_emitted_total{rule="drone-attack"' in exposition.replace("drone_attack", "drone-attack")
+        assert 'newswatch_alerts_emitted_total{rule="drone-attack"' in exposition.replace(
+            "drone_attack", "drone-attack"
+        )
         promtool = shutil.which("promtool")
         assert promtool
         lint = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True, text=True)
         # promtool lints Faust's own metric names too (e.g. counters without _total); only errors fail the check
         assert lint.returncode in (0, 3) and "error" not in lint.stderr.lower(), lint.stdout + lint.stderr
 
-        panels = [(p["title"], t["expr"]) for p in json.loads(DASHBOARD.read_text())["panels"]
-                  for t in p.get("targets", [])]
+        panels = [
+            (p["title"], t["expr"]) for p in json.loads(DASHBOARD.read_text())["panels"] for t in p.get("targets", [])
+        ]
         wanted = [(title, expr) for title, expr in panels if not any(name in expr for name in PENDING)]
         assert len(wanted) >= 8
         deadline, empty = time.monotonic() + 60, wanted

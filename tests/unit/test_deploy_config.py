@@ -20,7 +20,7 @@ PROM = ROOT / "config" / "prometheus"
 DASHBOARD = ROOT / "config" / "grafana" / "dashboards" / "newswatch.json"
 
 
-def load_script(name: str):  # noqa: ANN201 - a module object
+def load_script(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
