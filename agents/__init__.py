@@ -1,5 +1,8 @@
-"""Faust agents and timers, one module each; importing this package registers them with ``streams.app.app``."""
+"""Faust agents and timers, one module each; importing this package registers them with ``streams.app.app``.
 
-from agents import classify, lag
+Data flows one way: ``classify`` (articles -> matches, keyed by rule id) -> ``route`` (matches -> alert topics).
+"""
 
-__all__ = ["classify", "lag"]
+from agents import classify, lag, route
+
+__all__ = ["classify", "lag", "route"]

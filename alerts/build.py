@@ -24,7 +24,15 @@ def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: date
     return {
         "schema_version": SCHEMA_VERSION,
         "alert_id": alert_id(article["id"], rule.id),
-        "rule": {"id": rule.id, "title": rule.title, "category": rule.category, "severity": rule.severity},
+        "kind": "alert",
+        "revision": 0,
+        "rule": {
+            "id": rule.id,
+            "title": rule.title,
+            "category": rule.category,
+            "severity": rule.severity,
+            "tags": list(getattr(rule, "tags", None) or []),
+        },
         "article": {
             "id": article["id"],
             "url": article.get("url"),
@@ -38,7 +46,41 @@ def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: date
             {"term": hit.term, "field": hit.field, "start": hit.start, "end": hit.end, "snippet": hit.snippet}
             for hit in match.hits[:MAX_MATCHES]
         ],
+        "actors": [],
+        "sources": [
+            {
+                "source": article.get("source"),
+                "feed_id": article.get("feed_id"),
+                "url": article.get("url"),
+                "article_id": article["id"],
+            }
+        ],
         "published_at": article.get("published"),
         "fetched_at": article.get("fetched_at"),
         "detected_at": detected,
     }
+
+
+def escalation_alert(alert: dict[str, Any], fired: dict[str, Any], severity: str) -> dict[str, Any]:
+    """The alert raised when a rule's escalation threshold is crossed; its id is fixed by rule and window start."""
+    rule = {**alert["rule"], "severity": severity}
+    basis = f"{rule['id']}\x1fescalation\x1f{int(fired['window_start'])}"
+    return {
+        **alert,
+        "alert_id": hashlib.sha256(basis.encode()).hexdigest()[:32],
+        "kind": "escalation",
+        "revision": 0,
+        "rule": rule,
+        "escalation": fired,
+    }
+
+
+def headers(alert: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Kafka headers so consumers can filter without parsing the JSON value."""
+    return [
+        ("content-type", b"application/json"),
+        ("schema-version", str(alert["schema_version"]).encode()),
+        ("alert-kind", str(alert.get("kind", "alert")).encode()),
+        ("rule-id", str(alert["rule"]["id"]).encode()),
+        ("severity", str(alert["rule"]["severity"]).encode()),
+    ]

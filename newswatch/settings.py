@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
     topic_partitions: int = 1
+    # Matches of one rule for the same story within this many seconds raise one alert (later sources: updates).
+    story_window_seconds: float = 86_400.0
+    # "at_least_once" (default; duplicates keep their alert_id) or "exactly_once" (Kafka transactions).
+    processing_guarantee: str = "at_least_once"
+    # Malformed article messages are copied here (empty: only logged and counted).
+    dead_letter_topic: str = "articles.dead-letter"
 
 
 @lru_cache

@@ -69,8 +69,12 @@ def collect(
     until: Callable[[list[dict[str, Any]]], bool],
     timeout: float = 90.0,
     settle: float = 0.0,
+    watch: subprocess.Popen[bytes] | None = None,
 ) -> list[dict[str, Any]]:
-    """Read JSON messages from ``topic`` (from the start) until ``until(messages)`` holds, then ``settle`` s more."""
+    """Read JSON messages from ``topic`` (from the start) until ``until(messages)`` holds, then ``settle`` s more.
+
+    With ``watch``, stop early when that process (the worker under test) has exited.
+    """
     consumer = KafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None, enable_auto_commit=False
     )
@@ -78,7 +82,7 @@ def collect(
     deadline = time.monotonic() + timeout
     done_at: float | None = None
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and (watch is None or watch.poll() is None):
             for records in consumer.poll(timeout_ms=500).values():
                 messages.extend(json.loads(r.value) for r in records)
             if done_at is None and until(messages):

@@ -49,7 +49,7 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
         feeds = tmp_path / "feeds.yaml"
         feeds.write_text(f"feeds:\n  - {{id: seed, url: {SAMPLES / 'seed-story.rss'}}}\n")
         poll_once(feeds, kafka_bootstrap, topics.articles)
-        alerts = collect(kafka_bootstrap, topics.alerts, until=lambda got: len(got) >= 3, timeout=120)
+        alerts = collect(kafka_bootstrap, topics.alerts, until=lambda got: len(got) >= 3, timeout=120, watch=worker)
         assert len(alerts) >= 3
 
         exposition = scrape(web_port)

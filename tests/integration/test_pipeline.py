@@ -45,7 +45,12 @@ def test_seed_story_raises_its_three_alerts_and_a_pre_war_feed_none(
         seed_rules = lambda alerts: {a["rule"]["id"] for a in alerts if a["article"]["feed_id"] == "seed"}  # noqa: E731
         # settle: give the worker time to work through the 69 baseline articles after the seed alerts
         alerts = collect(
-            kafka_bootstrap, topics.alerts, until=lambda got: seed_rules(got) == SEED_EVENTS, timeout=120, settle=5
+            kafka_bootstrap,
+            topics.alerts,
+            until=lambda got: seed_rules(got) == SEED_EVENTS,
+            timeout=120,
+            settle=5,
+            watch=worker,
         )
     finally:
         stop(worker)

@@ -1,0 +1,95 @@
+"""The route agent: one alert per story and rule, escalations, and delivery to the alert topics.
+
+Consumes the matches the classify agent found (keyed by rule id), decides with the rule's state in the
+``rule-state`` table (alerts.stories, alerts.escalation), and sends each alert to ``alerts`` and to the rule's
+own topic, keyed by rule id so that a rule's alerts, updates and escalations stay in order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from faust import StreamT
+
+from alerts.build import escalation_alert, headers
+from alerts.escalation import Escalate, observe
+from alerts.stories import decide
+from newswatch.settings import get_settings
+from streams.app import app, metrics
+from streams.tables import rule_state
+from streams.topics import alerts_topic, matches_topic, rule_topic
+
+log = logging.getLogger(__name__)
+settings = get_settings()
+
+
+def _seconds_since(timestamp: str | None, now: datetime) -> float | None:
+    try:
+        return (now - datetime.fromisoformat(str(timestamp))).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
+async def publish(alert: dict[str, Any], topic: str | None) -> None:
+    """Send one alert to ``alerts`` and, when the rule names one, to its own topic."""
+    rule = alert["rule"]
+    key, value = rule["id"].encode(), json.dumps(alert, ensure_ascii=False).encode()
+    for target in [alerts_topic] + ([rule_topic(topic)] if topic else []):
+        try:
+            await target.send(key=key, value=value, headers=headers(alert))
+        except Exception:
+            metrics.produce_errors.labels(target.get_topic_name()).inc()
+            raise  # the worker crashes and the match is redelivered: an alert is never silently lost
+        metrics.alerts.labels(rule["id"], rule["severity"], target.get_topic_name()).inc()
+
+
+@app.agent(matches_topic)
+async def route(stream: StreamT) -> None:
+    """Decide each match against its rule's state, then send alerts, updates and escalations."""
+    async for raw in stream:
+        candidate = json.loads(raw)
+        alert, options = candidate["alert"], candidate.get("options") or {}
+        rule_id = alert["rule"]["id"]
+        state = dict(rule_state[rule_id])
+        now = time.time()
+        decision = decide(
+            state,
+            alert_id=alert["alert_id"],
+            story=candidate["story"],
+            now=now,
+            window=settings.story_window_seconds,
+            suppress=options.get("suppress"),
+        )
+        fired = None
+        escalate = options.get("escalate")
+        if escalate and decision.action in ("alert", "update"):
+            source = candidate["story"].get("source") or candidate["story"].get("feed_id") or "?"
+            escalation_state = dict(state.get("escalation") or {})
+            fired = observe(escalation_state, Escalate(**escalate), now=now, source=str(source))
+            state["escalation"] = escalation_state
+        rule_state[rule_id] = state  # assignment, not mutation: that is what writes the changelog
+        if decision.action == "suppress":
+            metrics.suppressed.labels(rule_id, decision.reason).inc()
+            continue
+        if decision.action == "update":
+            metrics.suppressed.labels(rule_id, "same_story").inc()
+        alert.update(
+            alert_id=decision.alert_id,
+            kind="alert" if decision.revision == 0 else "update",
+            revision=decision.revision,
+            sources=decision.sources,
+        )
+        await publish(alert, options.get("topic"))
+        latency = _seconds_since(alert.get("fetched_at"), datetime.now(UTC))
+        if decision.action == "alert" and latency is not None and latency >= 0:
+            metrics.feed_to_alert.observe(latency)
+        if fired:
+            metrics.escalations.labels(rule_id).inc()
+            log.info(
+                "rule %s escalated: %d matches from %d sources", rule_id, fired["count"], fired["distinct_sources"]
+            )
+            await publish(escalation_alert(alert, fired, escalate.get("severity", "critical")), options.get("topic"))
