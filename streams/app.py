@@ -23,6 +23,7 @@ app = faust.App(
     # Topics are created by `newswatch worker` before the app starts (see newswatch.kafka_admin).
     topic_allow_declare=True,
     producer_acks=-1,
+    processing_guarantee=settings.processing_guarantee,
 )
 
 # Faust's own stream/table/producer metrics (newswatch_faust_*) and ours share one registry and are

@@ -12,5 +12,4 @@ rule_state = app.Table(
     default=dict,
     partitions=get_settings().topic_partitions,
     key_type=str,
-    value_type=dict,
 )

@@ -1,0 +1,153 @@
+"""Crash safety and processing guarantees, on the real broker with real worker processes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from alerts.build import alert_id
+from matcher import Matcher, load_rules
+from newswatch.settings import Settings
+from tests.conftest import SAMPLES, Topics
+from tests.integration.helpers import collect, service_env, start_worker, stop
+from tests.integration.test_pipeline import SEED_EVENTS, poll_once
+
+pytestmark = pytest.mark.integration
+
+
+def real_articles(shared_data: Path, count: int) -> list[dict[str, Any]]:
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    out = []
+    with open(shared_data / "articles" / "articles.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            out.append(
+                {
+                    "schema_version": 1,
+                    "id": row["id"],
+                    "title": row.get("title") or "",
+                    "content": (row.get("text") or "")[:20_000],
+                    "url": row.get("url"),
+                    "source": row.get("source"),
+                    "feed_id": row.get("source"),
+                    "feed_tags": {},
+                    "published": None,
+                    "fetched_at": now,
+                }
+            )
+            if len(out) == count:
+                break
+    return out
+
+
+def produce(bootstrap: str, topic: str, articles: list[dict[str, Any]]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    for article in articles:
+        producer.send(topic, key=article["id"].encode(), value=json.dumps(article).encode())
+    producer.flush(60)
+    producer.close()
+
+
+def covered(alerts: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(article id, rule id) pairs some alert or update accounts for."""
+    return {(s["article_id"], a["rule"]["id"]) for a in alerts if a["kind"] != "escalation" for s in a["sources"]}
+
+
+def test_sigkill_mid_stream_loses_no_alert_and_restores_table_state(
+    kafka_bootstrap: str, topics: Topics, tmp_path: Path, shared_data: Path
+) -> None:
+    articles = real_articles(shared_data, 2000)
+    matcher = Matcher(load_rules(Settings().rules_path))
+    matched = [a for a in articles if matcher.match(a)]
+    assert len(matched) > 100
+    # Copies of early matching stories, at the end of the stream: after the restart they must be recognised as
+    # stories already alerted, which only the table state restored from its changelog can tell.
+    copies = [
+        {**a, "id": f"copy-{a['id']}", "url": f"https://copy.example/{i}", "source": "Copy Desk"}
+        for i, a in enumerate(matched[:20])
+    ]
+    stream = articles + copies
+    expected = {(a["id"], m.rule.id) for a in stream for m in matcher.match(a)}
+    produce(kafka_bootstrap, topics.articles, stream)
+
+    env = service_env(kafka_bootstrap, topics, tmp_path)
+    worker = start_worker(env, tmp_path / "worker-1.log")
+    try:
+        partial = collect(
+            kafka_bootstrap, topics.alerts, until=lambda got: len(got) >= len(expected) // 3, timeout=180, watch=worker
+        )
+        assert len(partial) >= len(expected) // 3, (tmp_path / "worker-1.log").read_text()[-3000:]
+    finally:
+        stop(worker, signal.SIGKILL)
+    worker = start_worker(env, tmp_path / "worker-2.log")
+    try:
+        alerts = collect(
+            kafka_bootstrap,
+            topics.alerts,
+            until=lambda got: covered(got) >= expected,
+            timeout=240,
+            settle=3,
+            watch=worker,
+        )
+    finally:
+        stop(worker)
+    assert expected - covered(alerts) == set(), (tmp_path / "worker-2.log").read_text()[-3000:]
+    by_id: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for alert in alerts:
+        by_id.setdefault((alert["alert_id"], alert["revision"]), []).append(alert)
+    for dupes in by_id.values():  # a duplicate is the same alert again, never a different one under that id
+        assert len({(d["rule"]["id"], d["article"]["id"]) for d in dupes}) == 1
+    for copy in copies:
+        original = copy["id"].removeprefix("copy-")
+        for match in matcher.match(copy):
+            updates = [
+                a
+                for a in alerts
+                if a["kind"] == "update"
+                and a["rule"]["id"] == match.rule.id
+                and copy["id"] in {s["article_id"] for s in a["sources"]}
+            ]
+            assert updates and all(u["alert_id"] == alert_id(original, match.rule.id) for u in updates), copy["id"]
+
+
+def test_exactly_once_processing_delivers_each_alert_once(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - {{id: seed, url: {SAMPLES / 'seed-story.rss'}}}\n")
+    poll_once(feeds, kafka_bootstrap, topics.articles)
+    env = service_env(kafka_bootstrap, topics, tmp_path, NEWSWATCH_PROCESSING_GUARANTEE="exactly_once")
+    worker = start_worker(env, tmp_path / "worker.log")
+    committed: list[dict[str, Any]] = []
+
+    def read_committed() -> None:
+        consumer = KafkaConsumer(
+            topics.alerts,
+            bootstrap_servers=kafka_bootstrap,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            consumer_timeout_ms=90_000,
+        )
+        for record in consumer:
+            committed.append(json.loads(record.value))
+            if len(committed) >= 3:
+                time.sleep(3)  # anything more would be a duplicate
+                for more in consumer.poll(timeout_ms=1000).values():
+                    committed.extend(json.loads(r.value) for r in more)
+                break
+        consumer.close()
+
+    reader = threading.Thread(target=read_committed)
+    reader.start()
+    reader.join(120)
+    stop(worker)
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert {a["rule"]["id"] for a in committed} == SEED_EVENTS, log[-3000:]
+    assert len(committed) == 3
+    assert "exactly_once" in log or "transaction" in log.lower()
