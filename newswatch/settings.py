@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     data_dir: Path = ROOT / ".cache" / "faust"
     worker_web_port: int = 6066
     topic_partitions: int = 1
+    # The poller (issue 4): its state topic, metrics port and fetch limits.
+    feed_state_topic: str = "feed-state"
+    poller_metrics_port: int = 9101
+    poller_concurrency: int = 20
+    poller_max_bytes: int = 10 * 1024 * 1024
+    poller_refuse_private: bool = False
 
 
 @lru_cache
