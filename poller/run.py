@@ -86,7 +86,7 @@ class Poller:
                 self.metrics.last_success.labels(feed.key).set(state.last_success)
         self.metrics.feeds.set(len(self.feeds))
         self._update_backoff_gauge()
-        self._slots = asyncio.Semaphore(self.options.concurrency)
+        self._slots: asyncio.Semaphore | None = None  # made inside the running loop (poll_once/run_forever)
 
     # -- one feed --------------------------------------------------------------------------------
 
@@ -103,7 +103,8 @@ class Poller:
         outcome = PollOutcome(feed.key)
         state.last_attempt = self.clock()
         try:
-            async with self._slots:  # parsing inside the slot too: it bounds the bodies held in memory
+            # parsing happens inside the slot too: it bounds the bodies held in memory at once
+            async with self._slots or asyncio.Semaphore(1):
                 await self._poll(client, feed, state, outcome)
         except asyncio.CancelledError:
             raise
@@ -232,12 +233,14 @@ class Poller:
 
     async def poll_once(self) -> list[PollOutcome]:
         """Poll every feed this shard owns once, concurrently (bounded), ignoring the schedule."""
+        self._slots = asyncio.Semaphore(self.options.concurrency)
         async with make_client(self.options.limits, max_connections=self.options.concurrency) as client:
             return list(await asyncio.gather(*(self.poll_feed(client, feed) for feed in self.feeds)))
 
     async def run_forever(self, stop: asyncio.Event | None = None, *, grace: float = 30.0) -> None:
         """Poll each feed whenever it is due until ``stop`` is set; then let polls in flight finish (``grace``)."""
         stop = stop or asyncio.Event()
+        self._slots = asyncio.Semaphore(self.options.concurrency)
         async with make_client(self.options.limits, max_connections=self.options.concurrency) as client:
             running: dict[str, asyncio.Task[PollOutcome]] = {}
             while not stop.is_set():
