@@ -11,6 +11,7 @@ import asyncio
 import ipaddress
 import socket
 import time
+import zlib
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -47,7 +48,7 @@ class FetchResult:
     status: int | None = None
     not_modified: bool = False
     # a short, fixed vocabulary (timeout, too_large, redirects, bad_redirect, private_address, connection,
-    # http_status, file): it becomes a metric label
+    # encoding, http_status, file): it becomes a metric label
     error: str | None = None
     detail: str = ""
     retry_after: float | None = None
@@ -214,18 +215,69 @@ async def _read(response: httpx.Response, limits: FetchLimits, progress: FetchRe
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise FetchRefused("too_large", f"Content-Length {declared} > {limits.max_bytes} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    # aiter_bytes yields decompressed bytes, so the cap also stops a gzip bomb
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
+    decoder = _Decoder(response.headers.get("Content-Encoding", ""), limits.max_bytes)
+    # Raw bytes, decompressed here with a bound per step: httpx would inflate a whole network chunk at once,
+    # and 64 kB of a gzip bomb are 64 MB before any cap could look at them.
+    async for raw in response.aiter_raw():
         progress.downloaded = response.num_bytes_downloaded
-        if size > limits.max_bytes:
-            raise FetchRefused("too_large", f"body larger than {limits.max_bytes} bytes")
-        chunks.append(chunk)
+        decoder.feed(raw)
+    decoder.finish()
     progress.downloaded = response.num_bytes_downloaded
-    result.body = b"".join(chunks)
+    result.body = decoder.body()
     return result
+
+
+class _Decoder:
+    """Undo gzip/deflate content-encoding while keeping the decoded size at most ``max_bytes``."""
+
+    def __init__(self, encoding: str, max_bytes: int) -> None:
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._zlib = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+            self._deflate_raw_checked = False
+        else:  # we only ask for gzip and deflate
+            raise FetchRefused("encoding", f"unsupported Content-Encoding '{encoding[:40]}'")
+        self.encoding = encoding
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.chunks: list[bytes] = []
+
+    def _keep(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise FetchRefused("too_large", f"body larger than {self.max_bytes} bytes")
+        self.chunks.append(data)
+
+    def feed(self, raw: bytes) -> None:
+        if self._zlib is None:
+            self._keep(raw)
+            return
+        data = raw
+        try:
+            while data:
+                # at most one byte past the cap per step: enough to know the cap is crossed
+                out = self._zlib.decompress(data, self.max_bytes - self.size + 1)
+                self._keep(out)
+                data = self._zlib.unconsumed_tail
+        except zlib.error:
+            if self.encoding == "deflate" and self.size == 0 and not self._deflate_raw_checked:
+                # some servers send raw deflate without the zlib header, as browsers tolerate
+                self._deflate_raw_checked = True
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self.feed(raw)
+                return
+            raise FetchRefused("encoding", f"corrupt {self.encoding} body") from None
+
+    def finish(self) -> None:
+        if self._zlib is not None:
+            self._keep(self._zlib.flush())
+
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 def fetch_file(path: str, *, max_bytes: int = MAX_BYTES) -> FetchResult:

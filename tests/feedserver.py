@@ -103,6 +103,7 @@ class FeedServer:
                 chunk = b"<garbage>" + b"x" * 65_000
                 while True:
                     await response.write(chunk)
+                    await asyncio.sleep(0)  # let the server answer other feeds meanwhile
             else:
                 for byte in route.body:
                     await response.write(bytes([byte]))
