@@ -117,8 +117,9 @@ class Poller:
         return outcome
 
     async def _poll(self, client: httpx.AsyncClient, feed: Feed, state: FeedState, outcome: PollOutcome) -> None:
+        started = time.monotonic()
         fetched = await self._fetch(client, feed, state)
-        self.metrics.fetch_duration.observe(fetched.duration)
+        self.metrics.fetch_duration.observe(time.monotonic() - started)  # file feeds included
         self.metrics.downloaded.labels(feed.key).inc(fetched.downloaded)
         if fetched.not_modified:
             outcome.not_modified = True
