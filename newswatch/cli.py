@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,12 +12,17 @@ from newswatch.kafka_admin import KafkaUnavailable, ensure_topics
 from newswatch.kafka_local import LocalKafka, LocalKafkaError, answers
 from newswatch.settings import get_settings
 from newswatch.yamlconf import ConfigError
+from poller import cli as poller_cli
+from poller.statestore import ensure_state_topic
 
 app = typer.Typer(help="Watch news feeds for the events your rules describe; alert on Kafka.", no_args_is_help=True)
 kafka_app = typer.Typer(help="A real single-node Kafka broker on 127.0.0.1 for local runs and tests.")
 alerts_app = typer.Typer(help="Read the alert topics.")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(alerts_app, name="alerts")
+# The poller's commands live with the poller (poller/cli.py): `poll` and `feeds status`.
+app.command()(poller_cli.poll)
+app.add_typer(poller_cli.feeds_app, name="feeds")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -69,8 +71,13 @@ def kafka_status() -> None:
 
 
 def _topics() -> list[str]:
+    """The topics poller and worker write to (Faust creates its own internal and changelog topics)."""
     settings = get_settings()
-    return [settings.articles_topic, settings.alerts_topic]
+    return [
+        settings.articles_topic,
+        settings.alerts_topic,
+        *([settings.dead_letter_topic] * bool(settings.dead_letter_topic)),
+    ]
 
 
 @app.command()
@@ -79,49 +86,10 @@ def topics() -> None:
     settings = get_settings()
     try:
         created = ensure_topics(settings.kafka_bootstrap, _topics(), partitions=settings.topic_partitions)
+        ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
     except KafkaUnavailable as exc:
         _fail(str(exc))
     typer.echo(f"created: {', '.join(created)}" if created else "all topics exist")
-
-
-@app.command()
-def poll(
-    once: Annotated[bool, typer.Option(help="Poll every feed once, then exit.")] = False,
-    feeds: Annotated[Path | None, typer.Option(help="Feeds file (default: config/feeds.yaml).")] = None,
-) -> None:
-    """Poll the feeds and produce each new item to the articles topic."""
-    from poller.config import load_feeds
-    from poller.produce import ArticleSink, make_producer
-    from poller.run import Poller
-
-    _logging()
-    settings = get_settings()
-    try:
-        config = load_feeds(feeds or settings.feeds_file)
-        ensure_topics(settings.kafka_bootstrap, _topics(), partitions=settings.topic_partitions)
-        sink = ArticleSink(make_producer(settings.kafka_bootstrap), settings.articles_topic)
-    except (ConfigError, KafkaUnavailable) as exc:
-        _fail(str(exc))
-    poller = Poller(config, sink)
-
-    async def main() -> None:
-        if once:
-            outcomes = await poller.poll_once()
-            typer.echo(
-                f"polled {len(outcomes)} feeds: {sum(o.new for o in outcomes)} new articles, "
-                f"{sum(1 for o in outcomes if o.error)} failed"
-            )
-            return
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await poller.run_forever(stop)
-
-    try:
-        asyncio.run(main())
-    finally:
-        sink.close()
 
 
 @app.command()

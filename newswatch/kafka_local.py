@@ -37,10 +37,13 @@ class LocalKafka:
     port: int = 9092
     controller_port: int = 9093
     heap: str = "512m"
+    # The jars; defaults to ``home/libs``. A second broker (e.g. a test's private one) points at the first's
+    # jars so it downloads nothing.
+    libs: Path = None  # type: ignore[assignment]  # filled in by __post_init__
 
-    @property
-    def libs(self) -> Path:
-        return self.home / "libs"
+    def __post_init__(self) -> None:
+        if self.libs is None:
+            object.__setattr__(self, "libs", self.home / "libs")
 
     @property
     def data(self) -> Path:
@@ -133,8 +136,12 @@ class LocalKafka:
             "-cp", f"{self.libs}/*", main, *args,
         ]  # fmt: skip
 
-    def up(self, timeout: float = 90.0) -> bool:
-        """Start the broker in the background and wait until it answers; return False if it already ran."""
+    def up(self, timeout: float = 90.0, *, keep_storage: bool = False) -> bool:
+        """Start the broker in the background and wait until it answers; return False if it already ran.
+
+        ``keep_storage`` restarts on the existing data (same cluster id and topics) when there is some,
+        instead of formatting fresh storage: a broker coming back after an outage.
+        """
         if self.pid() is not None and answers(self.bootstrap):
             return False
         if answers(self.bootstrap):
@@ -143,18 +150,10 @@ class LocalKafka:
                 "or stop it first"
             )
         self.fetch()
-        subprocess.run(["rm", "-rf", str(self.data)], check=True)
-        self.data.mkdir(parents=True)
+        self.home.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        fmt = subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if fmt.returncode != 0:
-            raise LocalKafkaError(f"formatting Kafka storage failed:\n{fmt.stdout}{fmt.stderr}")
+        if not (keep_storage and (self.data / "meta.properties").exists()):
+            self._format(config)
         self.log_file.unlink(missing_ok=True)
         with open(self.home / "broker.out", "wb") as out:
             # A new session keeps Ctrl-C in the terminal from reaching the broker directly;
@@ -176,6 +175,20 @@ class LocalKafka:
             time.sleep(0.5)
         self.down()
         raise LocalKafkaError(f"Kafka did not answer on {self.bootstrap} within {timeout:.0f} s.\n{self.tail()}")
+
+    def _format(self, config: Path) -> None:
+        """Fresh storage with a new cluster id: a local run never inherits a previous run's topics."""
+        subprocess.run(["rm", "-rf", str(self.data)], check=True)
+        self.data.mkdir(parents=True)
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        fmt = subprocess.run(
+            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if fmt.returncode != 0:
+            raise LocalKafkaError(f"formatting Kafka storage failed:\n{fmt.stdout}{fmt.stderr}")
 
     def down(self, timeout: float = 30.0) -> bool:
         """Stop the broker (SIGTERM, then SIGKILL after ``timeout``); return False if none was running."""

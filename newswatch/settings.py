@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     processing_guarantee: str = "at_least_once"
     # Malformed article messages are copied here (empty: only logged and counted).
     dead_letter_topic: str = "articles.dead-letter"
+    # The poller: its state topic, metrics port and fetch limits.
+    feed_state_topic: str = "feed-state"
+    poller_metrics_port: int = 9101
+    poller_metrics_host: str = "127.0.0.1"
+    poller_concurrency: int = 20
+    poller_max_bytes: int = 10 * 1024 * 1024
+    poller_refuse_private: bool = False
 
 
 @lru_cache

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from newswatch.yamlconf import ConfigError, load_model
+from newswatch.yamlconf import ConfigError, line_of, load_model, read_yaml
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -39,10 +40,20 @@ class Feed(BaseModel):
     def _url_scheme(cls, value: str) -> str:
         if "://" in value and not value.startswith(("http://", "https://", "file://")):
             raise ValueError(f"unsupported URL scheme in '{value}'; use http://, https:// or a file path")
+        if value.startswith(("http://", "https://")):
+            parts = urlsplit(value)
+            if not parts.hostname or any(ch.isspace() for ch in value):
+                raise ValueError(f"'{value}' is not a valid URL: it needs a host name and no spaces")
         return value
 
     @property
+    def key(self) -> str:
+        """The feed id (always set once the file is loaded)."""
+        return self.id or ""
+
+    @property
     def is_remote(self) -> bool:
+        """True for http(s) feeds; False for a local file path named explicitly in the feeds file."""
         return self.url.startswith(("http://", "https://"))
 
 
@@ -57,16 +68,9 @@ class FeedsConfig(BaseModel):
     @model_validator(mode="after")
     def _fill_in(self, info: ValidationInfo) -> FeedsConfig:
         base = (info.context or {}).get("path")
-        seen: dict[str, int] = {}
-        for index, feed in enumerate(self.feeds):
+        for feed in self.feeds:
             if feed.id is None:
                 feed.id = _SLUG.sub("-", (feed.name or feed.url).lower()).strip("-")[:60]
-            if feed.id in seen:
-                raise ValueError(
-                    f"feeds.{index}.id: duplicate feed id '{feed.id}' (also feed {seen[feed.id]}); "
-                    "give one of them a distinct 'id'"
-                )
-            seen[feed.id] = index
             feed.interval = feed.interval or self.defaults.interval
             feed.tags = {**self.defaults.tags, **feed.tags}
             if not feed.is_remote and base is not None:
@@ -75,9 +79,35 @@ class FeedsConfig(BaseModel):
         return self
 
 
+def _duplicate_ids(path: Path, config: FeedsConfig) -> list[str]:
+    """One ``file:line: feeds.N.id`` problem per feed whose id an earlier feed already has.
+
+    Checked here rather than in a pydantic validator because a model-level error has no location,
+    and the line of the second occurrence is what the person editing the file needs.
+    """
+    data = read_yaml(path)
+    first: dict[str, int] = {}
+    problems = []
+    for index, feed in enumerate(config.feeds):
+        if feed.key in first:
+            line = line_of(data, ["feeds", index, "id"])
+            other = line_of(data, ["feeds", first[feed.key]])
+            problems.append(
+                f"{path}:{line}: feeds.{index}.id: duplicate feed id '{feed.key}' (also feed {first[feed.key]}"
+                f"{f' at line {other}' if other else ''}); give one of them a distinct 'id'"
+            )
+        else:
+            first[feed.key] = index
+    return problems
+
+
 def load_feeds(path: Path | str, *, check_files: bool = True) -> FeedsConfig:
-    """Load and validate the feeds file; a local feed file that does not exist is an error naming it."""
+    """Load and validate the feeds file; a duplicate id or a missing local feed file is an error naming it."""
+    path = Path(path)
     config = load_model(path, FeedsConfig)
+    duplicates = _duplicate_ids(path, config)
+    if duplicates:
+        raise ConfigError(path, duplicates)
     if check_files:
         missing = [
             f"{path}: feed '{feed.id}': file {feed.url} does not exist; fix its 'url' or set 'enabled: false'"

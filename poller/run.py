@@ -1,4 +1,9 @@
-"""The poll loop: every feed on its own schedule, new items produced, items already seen dropped."""
+"""The poll loop: every feed on its own schedule, new items produced once, state saved to ``feed-state``.
+
+Order of a poll matters for "never twice, never lost": articles are sent and acknowledged first, then the
+feed's validators and seen ids are updated and its state record written. A send that fails leaves the
+validators untouched, so the next poll downloads the full feed again and re-sends what was not taken.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +12,24 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
 from poller.articles import to_article
 from poller.config import Feed, FeedsConfig
-from poller.fetch import FetchResult, fetch_file, fetch_http, make_client
+from poller.fetch import FetchLimits, FetchResult, fetch_file, fetch_http, make_client
+from poller.metrics import PollerMetrics
 from poller.parse import parse_feed
 from poller.produce import ArticleSink
+from poller.schedule import PRODUCE_RETRY, initial_delay, jittered, next_delay
+from poller.shard import Shard
+from poller.state import DEFAULT_SEEN_LIMIT, FeedState
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class FeedState:
-    """What the poller remembers about one feed between polls."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    seen: set[str] = field(default_factory=set)
-    failures: int = 0
-    last_error: str | None = None
-    next_poll: float = 0.0
 
 
 @dataclass
@@ -44,110 +43,224 @@ class PollOutcome:
     not_modified: bool = False
 
 
-class Poller:
-    """Polls the configured feeds and produces each new article once."""
+@dataclass(frozen=True)
+class PollerOptions:
+    """Knobs of one poller process; the defaults suit a newsroom's 1,000 feeds on one machine."""
 
-    def __init__(self, config: FeedsConfig, sink: ArticleSink, *, max_concurrency: int = 20) -> None:
-        self.feeds = [feed for feed in config.feeds if feed.enabled]
+    limits: FetchLimits = field(default_factory=FetchLimits)
+    concurrency: int = 20  # fetches in flight at once
+    seen_limit: int = DEFAULT_SEEN_LIMIT
+    state_topic: str | None = None  # None: keep state in memory only (tests of the fetch path)
+    shard: Shard = field(default_factory=Shard)
+
+
+class Poller:
+    """Polls the feeds this shard owns and produces each new article once."""
+
+    def __init__(
+        self,
+        config: FeedsConfig,
+        sink: ArticleSink,
+        *,
+        options: PollerOptions | None = None,
+        states: dict[str, FeedState] | None = None,
+        metrics: PollerMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.options = options or PollerOptions()
+        self.feeds = [f for f in config.feeds if f.enabled and self.options.shard.owns(f.key)]
         self.sink = sink
-        self.state: dict[str, FeedState] = {feed.id or "": FeedState() for feed in self.feeds}
-        self._slots = asyncio.Semaphore(max_concurrency)
+        self.metrics = metrics or PollerMetrics(registry=_private_registry())
+        self.clock = clock
+        self.rng = rng or random.Random()
+        saved = states or {}
+        now = clock()
+        self.state: dict[str, FeedState] = {}
+        for feed in self.feeds:
+            state = saved.get(feed.key)
+            if state is None:
+                state = FeedState(next_poll=now + initial_delay(feed.interval or 300.0, self.rng))
+            self.state[feed.key] = state
+            if state.last_success:
+                self.metrics.last_success.labels(feed.key).set(state.last_success)
+        self.metrics.feeds.set(len(self.feeds))
+        self._update_backoff_gauge()
+        self._slots: asyncio.Semaphore | None = None  # made inside the running loop (poll_once/run_forever)
+
+    # -- one feed --------------------------------------------------------------------------------
 
     async def _fetch(self, client: httpx.AsyncClient, feed: Feed, state: FeedState) -> FetchResult:
         if not feed.is_remote:
-            return await asyncio.to_thread(fetch_file, feed.url)
-        async with self._slots:
-            return await fetch_http(client, feed.url, etag=state.etag, last_modified=state.last_modified)
+            return await asyncio.to_thread(fetch_file, feed.url, max_bytes=self.options.limits.max_bytes)
+        return await fetch_http(
+            client, feed.url, etag=state.etag, last_modified=state.last_modified, limits=self.options.limits
+        )
 
     async def poll_feed(self, client: httpx.AsyncClient, feed: Feed) -> PollOutcome:
-        """Fetch, parse and produce one feed's new items."""
-        feed_id = feed.id or ""
-        state = self.state[feed_id]
-        outcome = PollOutcome(feed_id)
+        """Fetch, parse and produce one feed's new items; whatever the feed sends, return an outcome."""
+        state = self.state[feed.key]
+        outcome = PollOutcome(feed.key)
+        state.last_attempt = self.clock()
+        try:
+            # parsing happens inside the slot too: it bounds the bodies held in memory at once
+            async with self._slots or asyncio.Semaphore(1):
+                await self._poll(client, feed, state, outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a hostile feed must never stop the poller
+            if state.last_error != "internal":  # a bug of ours: the traceback is worth having, once
+                log.warning("feed %s: unexpected error", feed.key, exc_info=True)
+            self._failed(feed, state, outcome, "internal", f"{type(exc).__name__}: {exc}"[:300])
+        self.metrics.fetches.labels(feed.key, outcome.error or ("304" if outcome.not_modified else "200")).inc()
+        await self._save(feed, state)
+        return outcome
+
+    async def _poll(self, client: httpx.AsyncClient, feed: Feed, state: FeedState, outcome: PollOutcome) -> None:
+        started = time.monotonic()
         fetched = await self._fetch(client, feed, state)
+        self.metrics.fetch_duration.observe(time.monotonic() - started)  # file feeds included
+        self.metrics.downloaded.labels(feed.key).inc(fetched.downloaded)
         if fetched.not_modified:
             outcome.not_modified = True
-            return self._succeeded(feed, state, outcome)
+            self._succeeded(feed, state, outcome)
+            return
         if not fetched.ok:
-            return self._failed(feed, state, outcome, fetched.error or "fetch", fetched.detail)
-        parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.headers, feed.url)
+            self._failed(feed, state, outcome, fetched.outcome, fetched.detail, retry_after=fetched.retry_after)
+            return
+        parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.headers, fetched.url or feed.url)
+        fetched.body = b""  # the parsed entries are all we need from here on
         if parsed.error:
-            return self._failed(feed, state, outcome, parsed.error, parsed.detail)
-        now = datetime.now(UTC)
-        articles, batch_ids = [], set()
-        for entry in parsed.entries:
+            self._failed(feed, state, outcome, parsed.error, parsed.detail)
+            return
+        articles = self._new_articles(feed, parsed.entries, parsed.title, parsed.language, state, outcome)
+        self.metrics.items_seen.labels(feed.key).inc(len(parsed.entries))
+        self.metrics.items_duplicate.labels(feed.key).inc(outcome.duplicates)
+        self.metrics.items_new.labels(feed.key).inc(len(articles))
+        state.items = len(parsed.entries)
+        if articles:
+            done, failed = await self.sink.send_all(articles)
+            state.remember(done, current=len(parsed.entries), limit=self.options.seen_limit)
+            state.produced += len(done)
+            outcome.new = len(done)
+            self.metrics.produced.labels(feed.key).inc(len(done))
+            if failed:
+                self._failed(feed, state, outcome, "produce", f"{len(failed)} articles not acknowledged by Kafka")
+                return
+        state.etag = fetched.headers.get("etag") or None
+        state.last_modified = fetched.headers.get("last-modified") or None
+        self._succeeded(feed, state, outcome)
+
+    def _new_articles(
+        self,
+        feed: Feed,
+        entries: list[dict[str, Any]],
+        title: str,
+        language: str | None,
+        state: FeedState,
+        outcome: PollOutcome,
+    ) -> list[dict[str, Any]]:
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        articles: list[dict[str, Any]] = []
+        listed: list[str] = []
+        batch: set[str] = set()
+        for entry in entries:
             article = to_article(
                 entry,
-                feed_id=feed_id,
+                feed_id=feed.key,
                 feed_tags=feed.tags,
-                source=feed.name or parsed.title or feed_id,
-                language=feed.tags.get("lang") or parsed.language,
+                source=feed.name or title or feed.key,
+                language=feed.tags.get("lang") or language,
                 fetched_at=now,
             )
-            if article["id"] in state.seen or article["id"] in batch_ids:
+            listed.append(article["id"])
+            if article["id"] in batch or state.has_seen(article["id"]):
                 outcome.duplicates += 1
                 continue
-            batch_ids.add(article["id"])
+            batch.add(article["id"])
             articles.append(article)
-        if articles:
-            done, failed = await asyncio.to_thread(self.sink.send_all, articles)
-            state.seen.update(done)  # a failed send stays unseen, so the next poll sends it again
-            outcome.new = len(done)
-            if failed:
-                return self._failed(feed, state, outcome, "produce", f"{len(failed)} articles not acknowledged")
-        state.etag = fetched.headers.get("etag") or state.etag
-        state.last_modified = fetched.headers.get("last-modified") or state.last_modified
-        return self._succeeded(feed, state, outcome)
+        state.touch(listed)  # still listed: keep them remembered however many new items arrive
+        return articles
 
-    def _succeeded(self, feed: Feed, state: FeedState, outcome: PollOutcome) -> PollOutcome:
+    # -- bookkeeping -----------------------------------------------------------------------------
+
+    def _succeeded(self, feed: Feed, state: FeedState, outcome: PollOutcome) -> None:
+        now = self.clock()
         if state.last_error:
-            log.info("feed %s recovered after %d failures", feed.id, state.failures)
-        state.failures, state.last_error = 0, None
-        interval = feed.interval or 300.0
-        state.next_poll = time.monotonic() + interval * random.uniform(0.9, 1.1)
-        log.info(
-            "feed %s: %d new, %d already seen%s",
-            feed.id,
-            outcome.new,
-            outcome.duplicates,
-            " (not modified)" if outcome.not_modified else "",
-        )
-        return outcome
+            log.info("feed %s recovered after %d failures (%s)", feed.key, state.failures, state.last_error)
+        state.failures, state.last_error, state.last_error_detail = 0, None, ""
+        state.last_success = now
+        state.next_poll = now + jittered(feed.interval or 300.0, self.rng)
+        self.metrics.last_success.labels(feed.key).set(now)
+        self._update_backoff_gauge()
+        if outcome.new:
+            log.info("feed %s: %d new, %d already seen", feed.key, outcome.new, outcome.duplicates)
 
-    def _failed(self, feed: Feed, state: FeedState, outcome: PollOutcome, reason: str, detail: str) -> PollOutcome:
+    def _failed(
+        self,
+        feed: Feed,
+        state: FeedState,
+        outcome: PollOutcome,
+        reason: str,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         if state.last_error != reason:  # log once per change of state, not once per poll
-            log.warning("feed %s failed: %s (%s)", feed.id, reason, detail)
+            log.warning("feed %s failing: %s (%s)", feed.key, reason, detail)
         state.failures += 1
-        state.last_error = reason
+        state.last_error, state.last_error_detail = reason, detail
         interval = feed.interval or 300.0
-        backoff = min(interval * 2 ** min(state.failures, 10), 6 * 3600.0)
-        state.next_poll = time.monotonic() + backoff * random.uniform(0.9, 1.1)
+        if reason == "produce":
+            delay = jittered(min(interval, PRODUCE_RETRY), self.rng)
+        else:
+            delay = next_delay(interval, state.failures, retry_after=retry_after, rng=self.rng)
+        state.next_poll = self.clock() + delay
         outcome.error = reason
-        return outcome
+        self._update_backoff_gauge()
+
+    def _update_backoff_gauge(self) -> None:
+        self.metrics.in_backoff.set(sum(1 for s in self.state.values() if s.failures))
+
+    async def _save(self, feed: Feed, state: FeedState) -> None:
+        if self.options.state_topic is None:
+            return
+        error = await self.sink.send_state(self.options.state_topic, feed.key, state.to_json())
+        if error is not None:
+            self.metrics.state_errors.inc()
+            log.debug("state of feed %s not saved (%s); saved again after its next poll", feed.key, error)
+
+    # -- loops -----------------------------------------------------------------------------------
 
     async def poll_once(self) -> list[PollOutcome]:
-        """Poll every enabled feed once, concurrently."""
-        async with make_client() as client:
+        """Poll every feed this shard owns once, concurrently (bounded), ignoring the schedule."""
+        self._slots = asyncio.Semaphore(self.options.concurrency)
+        async with make_client(self.options.limits, max_connections=self.options.concurrency) as client:
             return list(await asyncio.gather(*(self.poll_feed(client, feed) for feed in self.feeds)))
 
-    async def run_forever(self, stop: asyncio.Event | None = None) -> None:
-        """Poll each feed whenever it is due until ``stop`` is set."""
+    async def run_forever(self, stop: asyncio.Event | None = None, *, grace: float = 30.0) -> None:
+        """Poll each feed whenever it is due until ``stop`` is set; then let polls in flight finish (``grace``)."""
         stop = stop or asyncio.Event()
-        async with make_client() as client:
+        self._slots = asyncio.Semaphore(self.options.concurrency)
+        async with make_client(self.options.limits, max_connections=self.options.concurrency) as client:
             running: dict[str, asyncio.Task[PollOutcome]] = {}
             while not stop.is_set():
-                now = time.monotonic()
+                now = self.clock()
                 for feed in self.feeds:
-                    feed_id = feed.id or ""
-                    if feed_id not in running and self.state[feed_id].next_poll <= now:
-                        running[feed_id] = asyncio.create_task(self.poll_feed(client, feed))
-                for feed_id, task in list(running.items()):
+                    if feed.key not in running and self.state[feed.key].next_poll <= now:
+                        running[feed.key] = asyncio.create_task(self.poll_feed(client, feed))
+                for key, task in list(running.items()):
                     if task.done():
-                        del running[feed_id]
-                        if task.exception():
-                            log.error("feed %s: unexpected error", feed_id, exc_info=task.exception())
-                            self.state[feed_id].next_poll = time.monotonic() + 60
+                        del running[key]
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=0.5)
-            for task in running.values():
-                task.cancel()
+                    await asyncio.wait_for(stop.wait(), timeout=0.25)
+            if running:
+                _done, pending = await asyncio.wait(running.values(), timeout=grace)
+                for task in pending:
+                    task.cancel()
+
+
+def _private_registry() -> Any:
+    from prometheus_client import CollectorRegistry
+
+    return CollectorRegistry()

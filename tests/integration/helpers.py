@@ -51,6 +51,19 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def start_poller(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A real poller service process (``newswatch poll``), logging to ``log``."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "newswatch", "poll"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
     """Stop a process started by these helpers and wait for it."""
     if proc.poll() is None:

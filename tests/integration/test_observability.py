@@ -13,14 +13,13 @@ import pytest
 
 from newswatch.prometheus_local import query, start_prometheus, wait_ready
 from tests.conftest import ROOT, SAMPLES, Topics
-from tests.integration.helpers import collect, free_port, service_env, start_worker, stop
-from tests.integration.test_pipeline import poll_once
+from tests.integration.helpers import collect, free_port, service_env, start_poller, start_worker, stop
 
 pytestmark = pytest.mark.integration
 
 DASHBOARD = ROOT / "config" / "grafana" / "dashboards" / "newswatch.json"
 # Panels whose metrics come from parts not merged yet; each entry says which part brings it.
-PENDING = ("newswatch_poller_", "newswatch_classifier_actor_mentions_total")
+PENDING = ("newswatch_classifier_actor_mentions_total",)  # the actor matcher (rule language issue)
 
 
 def scrape(port: int) -> str:
@@ -31,36 +30,48 @@ def scrape(port: int) -> str:
 def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
     kafka_bootstrap: str, topics: Topics, tmp_path: Path
 ) -> None:
-    web_port, prom_port = free_port(), free_port()
-    env = service_env(kafka_bootstrap, topics, tmp_path, NEWSWATCH_WORKER_WEB_PORT=str(web_port))
+    web_port, poller_port, prom_port = free_port(), free_port(), free_port()
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - {{id: seed, url: {SAMPLES / 'seed-story.rss'}, interval: 2}}\n")
+    env = service_env(
+        kafka_bootstrap,
+        topics,
+        tmp_path,
+        NEWSWATCH_WORKER_WEB_PORT=str(web_port),
+        NEWSWATCH_POLLER_METRICS_PORT=str(poller_port),
+        NEWSWATCH_FEEDS_FILE=str(feeds),
+        NEWSWATCH_FEED_STATE_TOPIC=f"feed-state-{topics.articles}",
+    )
     worker = start_worker(env, tmp_path / "worker.log")
+    poller = start_poller(env, tmp_path / "poller.log")
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         f"rule_files: ['{ROOT / 'config' / 'prometheus' / 'rules' / 'newswatch.rules.yml'}']\n"
         "scrape_configs:\n"
         f"  - {{job_name: newswatch-worker, static_configs: [{{targets: ['127.0.0.1:{web_port}']}}]}}\n"
+        f"  - {{job_name: newswatch-poller, static_configs: [{{targets: ['127.0.0.1:{poller_port}']}}]}}\n"
     )
     prometheus = start_prometheus(config, tmp_path / "prom-data", prom_port, log=tmp_path / "prometheus.log")
     assert prometheus is not None, "prometheus is not installed: run `make install`"
     base = f"http://127.0.0.1:{prom_port}"
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: run `make install`"
     try:
         assert wait_ready(base), (tmp_path / "prometheus.log").read_text()[-2000:]
-        feeds = tmp_path / "feeds.yaml"
-        feeds.write_text(f"feeds:\n  - {{id: seed, url: {SAMPLES / 'seed-story.rss'}}}\n")
-        poll_once(feeds, kafka_bootstrap, topics.articles)
         alerts = collect(kafka_bootstrap, topics.alerts, until=lambda got: len(got) >= 3, timeout=120, watch=worker)
         assert len(alerts) >= 3
 
+        for port in (poller_port, web_port):
+            exposition = scrape(port)
+            lint = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True, text=True)
+            # promtool lints Faust's own names too (its counters lack _total); only our names must be clean
+            ours = [line for line in (lint.stdout + lint.stderr).splitlines() if "newswatch_faust" not in line]
+            assert not [line for line in ours if "newswatch_" in line], lint.stdout + lint.stderr
         exposition = scrape(web_port)
         assert 'newswatch_alerts_emitted_total{rule="drone-attack"' in exposition.replace(
             "drone_attack", "drone-attack"
         )
-        promtool = shutil.which("promtool")
-        assert promtool
-        lint = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True, text=True)
-        # promtool lints Faust's own metric names too (e.g. counters without _total); only errors fail the check
-        assert lint.returncode in (0, 3) and "error" not in lint.stderr.lower(), lint.stdout + lint.stderr
 
         panels = [
             (p["title"], t["expr"]) for p in json.loads(DASHBOARD.read_text())["panels"] for t in p.get("targets", [])
@@ -74,6 +85,7 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
                 time.sleep(1)
         assert empty == [], f"panels without data: {empty}"
     finally:
+        stop(poller)
         stop(worker)
         if prometheus is not None:
             stop(prometheus)

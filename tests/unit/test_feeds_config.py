@@ -68,3 +68,16 @@ def test_unsupported_scheme_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, "feeds:\n  - url: ftp://example.org/rss\n")
     with pytest.raises(ConfigError, match="unsupported URL scheme"):
         load_feeds(path)
+
+
+def test_duplicate_id_names_the_line_of_the_second_feed(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - id: a\n    url: https://x.org/1\n  - id: a\n    url: https://x.org/2\n")
+    with pytest.raises(ConfigError) as err:
+        load_feeds(path)
+    assert str(err.value).startswith(f"{path}:4: feeds.1.id: duplicate feed id 'a' (also feed 0 at line 2)")
+
+
+def test_url_without_a_host_is_rejected_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - id: a\n    url: https:///rss\n")
+    with pytest.raises(ConfigError, match=rf"{path}:3: feeds\.0\.url: .*not a valid URL"):
+        load_feeds(path)

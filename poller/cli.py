@@ -1,0 +1,165 @@
+"""The poller's commands: ``newswatch poll [--once] [--feeds FILE] [--shard i/n]`` and ``newswatch feeds status``.
+
+Registered on the ``newswatch`` app by ``newswatch/cli.py``. Heavy imports (kafka, httpx, feedparser) happen
+inside the commands so that ``newswatch --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+feeds_app = typer.Typer(help="What the pollers know about each feed.")
+
+FeedsOption = Annotated[
+    Path | None, typer.Option(help="Feeds file (default: NEWSWATCH_FEEDS_FILE, config/feeds.yaml).")
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def poll(
+    once: Annotated[bool, typer.Option(help="Poll every feed once, then exit (1 if Kafka refused articles).")] = False,
+    feeds: FeedsOption = None,
+    shard: Annotated[str, typer.Option(help="This poller's share of the feeds, i/n (i from 0); see README.")] = "0/1",
+) -> None:
+    """Poll the feeds and produce each new item to the articles topic (a service unless --once)."""
+    from newswatch.kafka_admin import KafkaUnavailable, ensure_topics
+    from newswatch.settings import get_settings
+    from newswatch.yamlconf import ConfigError
+    from poller.config import load_feeds
+    from poller.fetch import FetchLimits
+    from poller.metrics import PollerMetrics, serve
+    from poller.produce import ArticleSink, make_producer
+    from poller.run import Poller, PollerOptions
+    from poller.shard import Shard
+    from poller.statestore import ensure_state_topic, read_states
+
+    _logging()
+    settings = get_settings()
+    try:
+        share = Shard.parse(shard)
+        config = load_feeds(feeds or settings.feeds_file)
+        ensure_topics(
+            settings.kafka_bootstrap,
+            [settings.articles_topic, settings.alerts_topic],
+            partitions=settings.topic_partitions,
+        )
+        ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
+        states = read_states(settings.kafka_bootstrap, settings.feed_state_topic)
+        metrics = PollerMetrics()
+        sink = ArticleSink(make_producer(settings.kafka_bootstrap), settings.articles_topic, metrics)
+    except (ConfigError, KafkaUnavailable, ValueError) as exc:
+        _fail(str(exc))
+    options = PollerOptions(
+        limits=FetchLimits(max_bytes=settings.poller_max_bytes, refuse_private=settings.poller_refuse_private),
+        concurrency=settings.poller_concurrency,
+        state_topic=settings.feed_state_topic,
+        shard=share,
+    )
+    poller = Poller(config, sink, options=options, states=states, metrics=metrics)
+    logging.getLogger(__name__).info(
+        "polling %d feeds (shard %d/%d), %d with saved state", len(poller.feeds), share.index, share.count, len(states)
+    )
+
+    async def service() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await poller.run_forever(stop)
+
+    code = 0
+    try:
+        if once:
+            outcomes = asyncio.run(poller.poll_once())
+            produce_failed = sum(1 for o in outcomes if o.error == "produce")
+            typer.echo(
+                f"polled {len(outcomes)} feeds: {sum(o.new for o in outcomes)} new articles, "
+                f"{sum(1 for o in outcomes if o.not_modified)} not modified, "
+                f"{sum(1 for o in outcomes if o.error)} failed"
+            )
+            code = 1 if produce_failed else 0
+        else:
+            serve(metrics, settings.poller_metrics_port, settings.poller_metrics_host)
+            asyncio.run(service())
+    finally:
+        sink.close()
+    raise typer.Exit(code)
+
+
+def _ago(when: float | None, now: float) -> str:
+    if not when:
+        return "never"
+    return f"{_span(now - when)} ago"
+
+
+def _span(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
+@feeds_app.command("status")
+def feeds_status(feeds: FeedsOption = None) -> None:
+    """A table of every feed: last success, last error, items and next poll (read from the feed-state topic)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from newswatch.kafka_admin import KafkaUnavailable
+    from newswatch.settings import get_settings
+    from newswatch.yamlconf import ConfigError
+    from poller.config import load_feeds
+    from poller.state import FeedState
+    from poller.statestore import read_states
+
+    settings = get_settings()
+    try:
+        configured = [f.key for f in load_feeds(feeds or settings.feeds_file, check_files=False).feeds if f.enabled]
+        states = read_states(settings.kafka_bootstrap, settings.feed_state_topic)
+    except (ConfigError, KafkaUnavailable) as exc:
+        _fail(str(exc))
+    now = time.time()
+    table = Table(title=f"feeds ({settings.feed_state_topic} on {settings.kafka_bootstrap})")
+    for column in ("feed", "last success", "last error", "items", "next poll"):
+        table.add_column(column, no_wrap=column != "last error")
+    # configured feeds first (in file order), then feeds that only the state topic still knows
+    for key in [*configured, *sorted(set(states) - set(configured))]:
+        state = states.get(key, FeedState())
+        error = "" if not state.last_error else f"{state.last_error} ×{state.failures}: {state.last_error_detail}"
+        if key not in states:
+            next_poll = "not polled yet"
+        elif state.next_poll <= now:
+            next_poll = "due"
+        else:
+            next_poll = f"in {_span(state.next_poll - now)}"
+        table.add_row(
+            key if key in configured else f"{key} (not in feeds file)",
+            _ago(state.last_success, now),
+            Text(error, style="red"),  # Text, not markup: a feed's error text may contain [brackets]
+            f"{state.items} listed, {state.produced} produced",
+            next_poll,
+        )
+    Console(width=max(120, Console().width)).print(table)

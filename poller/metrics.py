@@ -1,0 +1,66 @@
+"""Every metric the poller exports, declared in one place (Prometheus conventions: base units, ``_total``).
+
+Labels are bounded: ``feed`` is a configured feed id and ``outcome``/``reason`` come from a fixed vocabulary;
+URLs and article ids never become labels. The registry is injected so each test builds its own.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+PREFIX = "newswatch_poller"
+# Feed fetches take from a few ms (304 from a CDN) to the whole-fetch deadline (60 s).
+FETCH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class PollerMetrics:
+    """The poller's metrics, registered in ``registry`` (the process-wide default unless a test passes one)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else REGISTRY
+        r = self.registry
+        self.fetches = Counter(
+            f"{PREFIX}_fetches",
+            "Feed polls by outcome: the HTTP status (200, 304) or a failure reason (timeout, too_large, ...)",
+            ["feed", "outcome"],
+            registry=r,
+        )
+        self.fetch_duration = Histogram(
+            f"{PREFIX}_fetch_duration_seconds",
+            "Time to fetch one feed (request to last byte)",
+            buckets=FETCH_BUCKETS,
+            registry=r,
+        )
+        self.items_seen = Counter(f"{PREFIX}_items_seen", "Items found in fetched feeds", ["feed"], registry=r)
+        self.items_new = Counter(f"{PREFIX}_items_new", "Items not produced before", ["feed"], registry=r)
+        self.items_duplicate = Counter(
+            f"{PREFIX}_items_duplicate", "Items already produced, dropped", ["feed"], registry=r
+        )
+        self.downloaded = Counter(
+            f"{PREFIX}_downloaded_bytes",
+            "Bytes downloaded from feeds (as sent, before decompression)",
+            ["feed"],
+            registry=r,
+        )
+        self.produced = Counter(
+            f"{PREFIX}_articles_produced", "Articles acknowledged by Kafka on the articles topic", ["feed"], registry=r
+        )
+        self.produce_errors = Counter(
+            f"{PREFIX}_produce_errors",
+            "Article sends Kafka did not acknowledge (retried on the next poll, never dropped)",
+            ["reason"],
+            registry=r,
+        )
+        self.state_errors = Counter(
+            f"{PREFIX}_state_write_errors", "feed-state records Kafka did not acknowledge", registry=r
+        )
+        self.in_backoff = Gauge(f"{PREFIX}_feeds_in_backoff", "Feeds whose last poll failed", registry=r)
+        self.last_success = Gauge(
+            f"{PREFIX}_last_success_timestamp_seconds", "When each feed last polled successfully", ["feed"], registry=r
+        )
+        self.feeds = Gauge(f"{PREFIX}_feeds", "Feeds this poller owns (after sharding)", registry=r)
+
+
+def serve(metrics: PollerMetrics, port: int, addr: str = "127.0.0.1") -> None:
+    """Serve ``/metrics`` for ``metrics`` on ``port`` in a background thread."""
+    start_http_server(port, addr=addr, registry=metrics.registry)
