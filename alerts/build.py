@@ -24,7 +24,14 @@ def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: date
     return {
         "schema_version": SCHEMA_VERSION,
         "alert_id": alert_id(article["id"], rule.id),
-        "rule": {"id": rule.id, "title": rule.title, "category": rule.category, "severity": rule.severity},
+        "rule": {
+            "id": rule.id,
+            "title": rule.title,
+            "category": rule.category,
+            "severity": rule.severity,
+            "tags": list(rule.tags),
+            "topic": rule.topic,
+        },
         "article": {
             "id": article["id"],
             "url": article.get("url"),
@@ -34,10 +41,9 @@ def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: date
             "feed_tags": article.get("feed_tags", {}),
             "published": article.get("published"),
         },
-        "matches": [
-            {"term": hit.term, "field": hit.field, "start": hit.start, "end": hit.end, "snippet": hit.snippet}
-            for hit in match.hits[:MAX_MATCHES]
-        ],
+        "matches": [hit.to_dict() for hit in match.hits[:MAX_MATCHES]],
+        "actors": [actor.to_dict() for actor in match.actors],
+        "score": match.score,
         "published_at": article.get("published"),
         "fetched_at": article.get("fetched_at"),
         "detected_at": detected,

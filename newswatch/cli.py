@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from matcher.cli import classify, rules_app
 from newswatch.kafka_admin import KafkaUnavailable, ensure_topics
 from newswatch.kafka_local import LocalKafka, LocalKafkaError, answers
 from newswatch.settings import get_settings
@@ -21,6 +22,8 @@ kafka_app = typer.Typer(help="A real single-node Kafka broker on 127.0.0.1 for l
 alerts_app = typer.Typer(help="Read the alert topics.")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(rules_app, name="rules")
+app.command("classify")(classify)
 
 
 def _fail(message: str, code: int = 2) -> None:
