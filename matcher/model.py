@@ -65,7 +65,8 @@ class RegexTerm(Strict):
         try:
             re2.compile(value)
         except re2.error as exc:
-            raise ValueError(f"invalid RE2 regex: {exc}; RE2 has no backreferences or lookaround") from None
+            why = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            raise ValueError(f"invalid RE2 regex: {why}; RE2 has no backreferences or lookaround") from None
         if re2.compile(value).search("") is not None:
             raise ValueError("this regex matches the empty string, so it would match every article")
         return value

@@ -59,7 +59,7 @@ class Scan:
 
     def _regexes(self, name: str, text: str) -> None:
         compiled = self.compiled
-        for index in compiled.regex_set.Match(text):
+        for index in compiled.regex_set.Match(text) or ():
             tid = compiled.regex_ids[index]
             for m in compiled.regexes[index].finditer(text):
                 if m.end() > m.start():
