@@ -62,8 +62,7 @@ class Compiled:
     regex_ids: list[int]  # RE2 set index -> term id
     regexes: list[Any]  # RE2 set index -> compiled regex
     regex_set: Any | None
-    folded: Any | None  # automaton over folded text: key -> (key length, term ids)
-    cased: Any | None  # automaton over case-kept text, for case-sensitive terms
+    folded: Any | None  # automaton over folded text: key -> (key length, term ids), case-sensitive terms too
     actor_terms: dict[int, list[int]] = field(default_factory=dict)  # term id -> actor indices it names
     exclude_terms: dict[int, list[int]] = field(default_factory=dict)  # term id -> actor indices it excludes
     rules_of_term: dict[int, list[int]] = field(default_factory=dict)
@@ -187,9 +186,8 @@ def compile_rules(rules: RuleSet) -> Compiled:
         if not terms and not actors:
             always.append(r)
     folded: dict[str, list[int]] = defaultdict(list)
-    cased: dict[str, list[int]] = defaultdict(list)
     for tid, phrase in b.phrases.items():
-        (cased if phrase.case else folded)[phrase.key].append(tid)
+        folded[phrase.key].append(tid)
     regex_set = None
     regexes = []
     if b.regex_terms:
@@ -209,7 +207,6 @@ def compile_rules(rules: RuleSet) -> Compiled:
         regexes=regexes,
         regex_set=regex_set,
         folded=_automaton(folded),
-        cased=_automaton(cased),
         actor_terms=dict(actor_terms),
         exclude_terms=dict(exclude_terms),
         rules_of_term=dict(rules_of_term),

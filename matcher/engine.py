@@ -148,8 +148,9 @@ class Matcher:
         unique = sorted(set(evidence), key=lambda h: (FIELD_ORDER.get(h[0], 9), h[1]))
         hits = [self._hit(raw, scan) for raw in unique]
         actors = []
+        index = scan.near_index(unique)
         for a, mentions in sorted(scan.mentions.items(), key=_by_count):
-            near = any((g := scan.gap(m, e)) is not None and g <= ACTOR_NEAR for m in mentions for e in unique)
+            near = scan.is_near(mentions, index, ACTOR_NEAR)
             actors.append(self._actor(a, mentions, near))
         return EventMatch(self.compiled.events[r], hits, actors, score(hits, sum(a.near for a in actors)))
 

@@ -36,6 +36,8 @@ def check_phrase(text: str) -> str:
     for word in words:
         if "*" in word.rstrip("*") or word.count("*") > 1:
             raise ValueError(f"'{word}': '*' may only end a word (a stem), as in 'mercenar*'")
+        if word.endswith("*") and not word[-2:-1].isalnum():
+            raise ValueError(f"'{word}': a stem ends in a letter or digit before '*'")
         if word.endswith("*") and len(word) - 1 < MIN_STEM:
             raise ValueError(f"stem '{word}' is too short; give at least {MIN_STEM} letters before '*'")
     return text

@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from matcher.compile import FIELDS, Compiled
-from matcher.terms import fold, translate
+from matcher import terms
 
 RawHit = tuple[str, int, int, int]
 WORD = re.compile(r"\w+")
@@ -37,25 +37,42 @@ class Scan:
         self.fields = fields
         self.hits: dict[int, list[RawHit]] = defaultdict(list)
         self._words: dict[str, list[int]] = {}
+        self._spans: dict[RawHit, tuple[int, int]] = {}
         for name, text in fields.items():
-            self._phrases(name, fold(text), compiled.folded)
-            if compiled.cased is not None:
-                self._phrases(name, translate(text), compiled.cased)
+            self._phrases(name, text)
             if compiled.regex_set is not None:
                 self._regexes(name, text)
         self.mentions = self._mentions()
 
-    def _phrases(self, name: str, text: str, automaton: Any) -> None:
+    def _phrases(self, name: str, original: str) -> None:
+        """Every phrase term in one field; offsets are into ``original`` (the padding space is subtracted)."""
+        automaton = self.compiled.folded
         if automaton is None:
             return
+        text = terms.normalise(original)
         phrases = self.compiled.phrases
         hits = self.hits
+        find = text.find
         for last, (length, tids) in automaton.iter(text):
-            start, key_end = last - length + 1, last + 1
+            start = last - length + 1  # the key's leading space in ``text`` = the word's start in ``original``
             for tid in tids:
-                end = phrases[tid].confirm(text, start, key_end)
-                if end >= 0:
-                    hits[tid].append((name, start, end, tid))
+                phrase = phrases[tid]
+                kind = phrase.kind
+                if kind == terms.WORD:
+                    end = last - 1
+                elif kind == terms.STEM:
+                    end = find(" ", last + 1) - 1
+                else:
+                    m = phrase.rest.match(text, start + 1)  # type: ignore[union-attr]
+                    if m is None:
+                        continue
+                    end = m.end() - 1
+                if phrase.exact is not None:
+                    m = phrase.exact.match(original, start)
+                    if m is None:
+                        continue
+                    end = m.end()
+                hits[tid].append((name, start, end, tid))
 
     def _regexes(self, name: str, text: str) -> None:
         compiled = self.compiled
@@ -94,9 +111,40 @@ class Scan:
         return starts
 
     def word_span(self, hit: RawHit) -> tuple[int, int]:
-        """The indices of the first and last word of ``hit``."""
-        starts = self.words(hit[0])
-        return bisect_right(starts, hit[1]) - 1, bisect_right(starts, hit[2] - 1) - 1
+        """The indices of the first and last word of ``hit`` (cached: proximity asks for the same hits often)."""
+        span = self._spans.get(hit)
+        if span is None:
+            starts = self.words(hit[0])
+            span = self._spans[hit] = (bisect_right(starts, hit[1]) - 1, bisect_right(starts, hit[2] - 1) - 1)
+        return span
+
+    def near_index(self, others: list[RawHit]) -> dict[str, tuple[list[tuple[int, int]], int]]:
+        """``others`` as sorted word spans per field, for ``is_near`` (build once, ask many times)."""
+        index: dict[str, tuple[list[tuple[int, int]], int]] = {}
+        for field in {h[0] for h in others}:
+            spans = sorted(self.word_span(h) for h in others if h[0] == field)
+            index[field] = (spans, max(e - s for s, e in spans))
+        return index
+
+    def is_near(self, hits: list[RawHit], index: dict[str, tuple[list[tuple[int, int]], int]], within: int) -> bool:
+        """Whether some hit of ``hits`` is at most ``within`` words from a span of ``index`` (same field).
+
+        Sorted word positions and bisect keep this O(n log m), which matters when an article names an actor
+        dozens of times and an event has dozens of hits.
+        """
+        for hit in hits:
+            entry = index.get(hit[0])
+            if entry is None:
+                continue
+            spans, longest = entry
+            start, end = self.word_span(hit)
+            lo = bisect_right(spans, (start - within - longest - 1, 1 << 30))
+            for other_start, other_end in spans[lo:]:
+                if other_start > end + within:
+                    break
+                if max(other_start - end, start - other_end) <= within and (other_start, other_end) != (start, end):
+                    return True
+        return False
 
     def gap(self, a: RawHit, b: RawHit) -> int | None:
         """Words between two hits (1 = adjacent), or None when they are in different fields or overlap."""

@@ -1,9 +1,12 @@
-"""Terms as the engine sees them: text folding, and each phrase split into an automaton key plus a check.
+"""Terms as the engine sees them: text normalisation, and each phrase split into an automaton key plus a check.
 
-A phrase term is found in two steps. The Aho-Corasick automaton finds its *key* (the literal letters of its first
-word, up to any ``*``) anywhere in the folded text; the candidate is then confirmed at that position: a word
-boundary on the left, the rest of the phrase (``\\s+`` between words, ``\\w*`` after a stem) and a word boundary on
-the right. Every pattern built here is a plain sequence with no nested repetition, so confirming is linear.
+Text and terms are normalised the same way, keeping every offset: lower case (Unicode), ё -> е, and every
+character that is not a letter, digit or '_' becomes a space; the text is padded with a space on both sides.
+An automaton key then starts with a space, so it can only match at the start of a word: " truce " is a whole
+word (no further check), " mercenar" a stem (the word runs to the next space), " peace" the first word of a
+phrase whose remaining words are confirmed by a small anchored regex. Punctuation therefore separates words like
+a space does: the phrase "cease fire" also finds "cease-fire", and "peace talks" finds "peace, talks".
+Every pattern built here is a plain sequence with no nested repetition, so confirming is linear.
 """
 
 from __future__ import annotations
@@ -11,15 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Same-length replacements applied to text and terms alike, so offsets into the folded text are offsets into the
-# original: Russian ё is written as е by most outlets, and typographic apostrophes and hyphens vary by site.
-_SAME_LENGTH = str.maketrans({"ё": "е", "Ё": "Е", "’": "'", "‘": "'", "ʼ": "'", "‐": "-", "‑": "-", "\u00a0": " "})
-WORD_TAIL = re.compile(r"\w*")
+_NON_WORD = re.compile(r"\W")
+# Russian ё is written as е by most outlets; the same length keeps offsets valid.
+_SAME_LENGTH = {"ё": "е", "Ё": "Е"}
 
-
-def translate(text: str) -> str:
-    """``text`` with the same-length replacements (for case-sensitive terms)."""
-    return text.translate(_SAME_LENGTH)
+WORD = 0  # a whole single word: the key " word " says it all
+STEM = 1  # a single word stem: the key " stem", then the word runs to the next space
+PHRASE = 2  # several words: the key is the first word (or stem), the rest is confirmed by a regex
 
 
 def fold(text: str) -> str:
@@ -27,7 +28,15 @@ def fold(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):  # a few characters lower to two ('İ' -> 'i̇'); keep their first to keep offsets
         low = "".join(c.lower()[0] for c in text)
-    return low.translate(_SAME_LENGTH)
+    for old, new in _SAME_LENGTH.items():
+        if old in low:
+            low = low.replace(old, new)
+    return low
+
+
+def normalise(text: str) -> str:
+    """The text the automaton runs on: folded, punctuation as spaces, one space of padding on each side."""
+    return " " + _NON_WORD.sub(" ", fold(text)) + " "
 
 
 def is_word_char(char: str) -> bool:
@@ -37,37 +46,41 @@ def is_word_char(char: str) -> bool:
 
 @dataclass(frozen=True)
 class Phrase:
-    """A compiled phrase term: the automaton key and how to confirm a candidate at the key's position."""
+    """A compiled phrase term: its automaton key, its kind and what confirms a candidate."""
 
     key: str
-    case: bool
-    stem_end: bool  # the last word ends in '*'
-    rest: re.Pattern[str] | None  # the whole phrase, anchored at the key's start; None for a single word
+    kind: int
+    rest: re.Pattern[str] | None = None  # PHRASE: the whole phrase, matched on the normalised text
+    exact: re.Pattern[str] | None = None  # case-sensitive terms: the phrase as written, on the original text
 
-    def confirm(self, text: str, start: int, key_end: int) -> int:
-        """The end of the phrase starting at ``start`` in ``text`` (``key_end`` is where the key ends), or -1."""
-        if start > 0 and is_word_char(text[start - 1]):
-            return -1
-        if self.rest is not None:
-            m = self.rest.match(text, start)
-            return m.end() if m else -1
-        if self.stem_end:
-            return WORD_TAIL.match(text, key_end).end()
-        if key_end < len(text) and is_word_char(text[key_end]):
-            return -1
-        return key_end
+
+def _words(phrase: str) -> list[str]:
+    """The normalised words of a term; a trailing '*' stays on its word."""
+    words = []
+    for raw in fold(phrase).split():
+        stem = raw.endswith("*")
+        words += [w for w in _NON_WORD.sub(" ", raw.rstrip("*")).split() if w]
+        if stem:
+            words[-1] += "*"
+    return words
 
 
 def compile_phrase(phrase: str, case: bool) -> Phrase:
-    """``"drone* attack*"`` -> key ``"drone"``, confirmed by ``drone\\w*\\s+attack\\w*``."""
-    text = translate(phrase) if case else fold(phrase)
-    words = text.split()
-    parts = []
-    for word in words:
-        stem = word.endswith("*")
-        parts.append(re.escape(word.rstrip("*")) + (r"\w*" if stem else ""))
-    stem_end = words[-1].endswith("*")
-    rest = None
-    if len(words) > 1:
-        rest = re.compile(r"\s+".join(parts) + ("" if stem_end else r"(?!\w)"))
-    return Phrase(key=words[0].rstrip("*"), case=case, stem_end=stem_end, rest=rest)
+    """``"drone* attack*"`` -> key ``" drone"`` confirmed by ``drone\\w*\\s+attack\\w*``; ``"truce"`` -> ``" truce "``.
+
+    Case-sensitive terms share the automaton (one pass over the text for all terms) and are then checked as
+    written on the original text.
+    """
+    words = _words(phrase)
+    exact = None
+    if case:
+        parts = [re.escape(w.rstrip("*")) + (r"\w*" if w.endswith("*") else "") for w in phrase.split()]
+        exact = re.compile(r"\s+".join(parts) + ("" if phrase.endswith("*") else r"(?!\w)"))
+    first = words[0]
+    if len(words) == 1:
+        if first.endswith("*"):
+            return Phrase(" " + first[:-1], STEM, exact=exact)
+        return Phrase(f" {first} ", WORD, exact=exact)
+    parts = [re.escape(w.rstrip("*")) + (r"\w*" if w.endswith("*") else "") for w in words]
+    rest = re.compile(r" +".join(parts) + r"(?!\w)" if not words[-1].endswith("*") else r" +".join(parts))
+    return Phrase(" " + first.rstrip("*"), PHRASE, rest=rest, exact=exact)
