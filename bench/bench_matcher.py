@@ -20,6 +20,7 @@ import re
 import sys
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,13 +42,13 @@ def load_articles() -> list[dict[str, str]]:
 
 
 def vocabulary(articles: list[dict[str, str]]) -> tuple[list[str], list[str]]:
-    """Words and bigrams of the corpus below its 1,500 / 1,000 commonest (those would make every rule fire everywhere)."""
+    """Corpus words and bigrams below the 1,500 / 1,000 commonest (those would make every rule fire everywhere)."""
     words: Counter[str] = Counter()
     bigrams: Counter[str] = Counter()
     for a in articles[:1500]:
         tokens = WORD.findall(a["text"].lower())
         words.update(tokens)
-        bigrams.update(f"{x} {y}" for x, y in zip(tokens, tokens[1:], strict=False))
+        bigrams.update(f"{x} {y}" for x, y in pairwise(tokens))
     ranked = [w for w, _ in words.most_common()]
     return ranked[1500:30000], [b for b, _ in bigrams.most_common()[1000:30000]]
 
@@ -79,7 +80,7 @@ def baseline_patterns(events: list[Event]) -> list[re.Pattern[str]]:
     """One regex per rule: every term as an alternative, whole words, any case (the naive engine)."""
     patterns = []
     for event in events:
-        groups = [event.match] + list(event.match.all or [])
+        groups = [event.match, *(event.match.all or [])]
         terms = [t for g in groups for t in (g.any or [])] + [t for side in event.match.near or [] for t in side]
         body = "|".join(
             r"\s+".join(re.escape(w.rstrip("*")) + (r"\w*" if w.endswith("*") else "") for w in t.split())

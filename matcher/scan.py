@@ -12,8 +12,8 @@ from bisect import bisect_right
 from collections import defaultdict
 from typing import Any
 
-from matcher.compile import FIELDS, Compiled
 from matcher import terms
+from matcher.compile import FIELDS, Compiled
 
 RawHit = tuple[str, int, int, int]
 WORD = re.compile(r"\w+")
