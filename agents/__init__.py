@@ -3,6 +3,6 @@
 Data flows one way: ``classify`` (articles -> matches, keyed by rule id) -> ``route`` (matches -> alert topics).
 """
 
-from agents import classify, lag, route
+from agents import classify, lag, reload, route
 
-__all__ = ["classify", "lag", "route"]
+__all__ = ["classify", "lag", "reload", "route"]

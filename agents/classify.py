@@ -11,14 +11,26 @@ from faust import StreamT
 
 from alerts.build import build_alert
 from alerts.stories import story_of
-from matcher import Matcher, load_rules
+from matcher.model import Event
+from matcher.reload import LiveRules
 from newswatch.settings import get_settings
 from streams.app import app, metrics
 from streams.topics import articles_topic, dead_letter_topic, matches_topic
 
 log = logging.getLogger(__name__)
-matcher = Matcher(load_rules(get_settings().rules_path))
-metrics.rules_loaded.labels("events").set(len(matcher.rules.events))
+# Raises ConfigError on invalid rules: the worker refuses to start (newswatch worker reports file and line).
+live_rules = LiveRules(get_settings().rules_path)
+
+
+def export_rule_set() -> None:
+    """Show the active rule set in the metrics."""
+    rules = live_rules.matcher.rules
+    metrics.rules_loaded.labels("events").set(len(rules.events))
+    metrics.rules_loaded.labels("actors").set(len(rules.actors))
+    metrics.rules_info.info({"version": live_rules.version})
+
+
+export_rule_set()
 
 # The poller caps an article at well under 1 MB; anything bigger on the topic did not come from it.
 MAX_ARTICLE_BYTES = 1_048_576
@@ -41,9 +53,31 @@ def decode_article(raw: bytes | None) -> tuple[dict[str, Any] | None, str]:
     return article, "ok"
 
 
-def rule_options(rule: Any) -> dict[str, Any]:
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def seconds(duration: str | None) -> float | None:
+    """A rule-file duration ("30m", "2h", "1d"; validated at load) in seconds."""
+    if not duration:
+        return None
+    text = duration.replace(" ", "")
+    return float(text[:-1]) * _UNIT_SECONDS[text[-1]]
+
+
+def rule_options(rule: Event) -> dict[str, Any]:
     """What the route agent needs to know of a rule besides the alert itself."""
-    return {"topic": getattr(rule, "topic", None), "suppress": None, "escalate": None}
+    escalate = rule.escalate
+    return {
+        "topic": rule.topic,
+        "suppress": seconds(rule.suppress),
+        "escalate": escalate
+        and {
+            "count": escalate.count,
+            "within": seconds(escalate.within),
+            "distinct_sources": escalate.distinct_sources or 1,
+            "severity": escalate.severity,
+        },
+    }
 
 
 @app.agent(articles_topic)
@@ -68,8 +102,11 @@ async def classify(stream: StreamT) -> None:
                 )
             continue
         with metrics.classify_seconds.time():
-            found = matcher.match(article)
+            analysis = live_rules.matcher.analyze(article)
         metrics.articles.labels("classified").inc()
+        for actor in analysis.actors:
+            metrics.actor_mentions.labels(actor.id, actor.type).inc()
+        found = analysis.events
         story = story_of(article) if found else None
         for match in found:
             rule = match.rule

@@ -31,7 +31,8 @@ def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: date
             "title": rule.title,
             "category": rule.category,
             "severity": rule.severity,
-            "tags": list(getattr(rule, "tags", None) or []),
+            "tags": list(rule.tags),
+            "topic": rule.topic,
         },
         "article": {
             "id": article["id"],
@@ -42,11 +43,9 @@ def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: date
             "feed_tags": article.get("feed_tags", {}),
             "published": article.get("published"),
         },
-        "matches": [
-            {"term": hit.term, "field": hit.field, "start": hit.start, "end": hit.end, "snippet": hit.snippet}
-            for hit in match.hits[:MAX_MATCHES]
-        ],
-        "actors": [],
+        "matches": [hit.to_dict() for hit in match.hits[:MAX_MATCHES]],
+        "actors": [actor.to_dict() for actor in match.actors],
+        "score": match.score,
         "sources": [
             {
                 "source": article.get("source"),

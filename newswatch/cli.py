@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from matcher.cli import classify, rules_app
 from newswatch.kafka_admin import KafkaUnavailable, ensure_topics
 from newswatch.kafka_local import LocalKafka, LocalKafkaError, answers
 from newswatch.settings import get_settings
@@ -23,6 +24,9 @@ app.add_typer(alerts_app, name="alerts")
 # The poller's commands live with the poller (poller/cli.py): `poll` and `feeds status`.
 app.command()(poller_cli.poll)
 app.add_typer(poller_cli.feeds_app, name="feeds")
+# The rule commands live with the matcher (matcher/cli.py): `rules check|test` and `classify`.
+app.add_typer(rules_app, name="rules")
+app.command("classify")(classify)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -99,13 +103,12 @@ def worker(
     """Run the Faust worker: classify articles and send alerts."""
     settings = get_settings()
     try:
-        from matcher import load_rules
+        import agents  # noqa: F401 - registers the agents with the app; loads (and checks) the rules once
+        from agents.reload import rule_topics
 
-        load_rules(settings.rules_path)
-        ensure_topics(settings.kafka_bootstrap, _topics(), partitions=settings.topic_partitions)
+        ensure_topics(settings.kafka_bootstrap, _topics() + rule_topics(), partitions=settings.topic_partitions)
     except (ConfigError, KafkaUnavailable) as exc:
         _fail(str(exc))
-    import agents  # noqa: F401 - registers the agents with the app
     from streams.app import app as faust_app
 
     sys.argv = ["newswatch-worker", "worker", "--loglevel", loglevel, "--web-port", str(settings.worker_web_port)]

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     alerts_topic: str = "alerts"
     app_id: str = "newswatch"
     feeds_file: Path = ROOT / "config" / "feeds.yaml"
-    rules_path: Path = ROOT / "config" / "rules.yaml"
+    rules_path: Path = ROOT / "config" / "rules"
     # Faust keeps its local table state here; one folder per worker process.
     data_dir: Path = ROOT / ".cache" / "faust"
     worker_web_port: int = 6066

@@ -48,45 +48,85 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(path, [f"{path}: invalid YAML: {exc}"]) from None
 
 
-def line_of(data: Any, loc: Sequence[str | int]) -> int | None:
-    """The 1-based line of the deepest node along ``loc`` that the YAML parser recorded a position for."""
-    line: int | None = None
+def position_of(data: Any, loc: Sequence[str | int]) -> tuple[int, int] | None:
+    """The 1-based (line, column) of the deepest node along ``loc`` that the YAML parser recorded a position for."""
+    pos: tuple[int, int] | None = None
     node = data
     for key in loc:
         if isinstance(node, CommentedMap) and key in node:
-            pos = node.lc.key(key)
-            line = pos[0] + 1
+            line, col = node.lc.key(key)
             node = node[key]
         elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            pos = node.lc.item(key)
-            line = pos[0] + 1
+            line, col = node.lc.item(key)
             node = node[key]
         else:
             break
-    return line
+        pos = (line + 1, col + 1)
+    return pos
 
 
-def _plain(data: Any) -> Any:
+def line_of(data: Any, loc: Sequence[str | int]) -> int | None:
+    """The 1-based line of the deepest node along ``loc`` that the YAML parser recorded a position for."""
+    pos = position_of(data, loc)
+    return pos[0] if pos else None
+
+
+def plain(data: Any) -> Any:
     """ruamel's Commented* containers as plain dicts and lists, so pydantic sees ordinary data."""
     if isinstance(data, dict):
-        return {key: _plain(value) for key, value in data.items()}
+        return {key: plain(value) for key, value in data.items()}
     if isinstance(data, list):
-        return [_plain(value) for value in data]
+        return [plain(value) for value in data]
     return data
 
 
-def format_errors(path: Path, data: Any, exc: ValidationError) -> list[str]:
-    """One ``file:line: field: message`` string per pydantic error."""
+_plain = plain  # the name used before ``plain`` became public
+
+
+def where(path: Path, data: Any, loc: Sequence[str | int], *, columns: bool = False) -> str:
+    """``file:line`` (or ``file:line:column``) of ``loc`` in the parsed ``data``; just ``file`` when unknown."""
+    pos = position_of(data, loc)
+    if pos is None:
+        return f"{path}"
+    return f"{path}:{pos[0]}:{pos[1]}" if columns else f"{path}:{pos[0]}"
+
+
+def _clean_loc(data: Any, loc: Sequence[Any]) -> list[str | int]:
+    """``loc`` without the parts pydantic adds that are not keys of the YAML (validator names, union tags)."""
+    parts = [part for part in loc if not (isinstance(part, str) and part.startswith("function-"))]
+    kept: list[str | int] = []
+    node = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        is_key = isinstance(node, dict) and part in node
+        if is_key or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+            node = node[part]
+        elif isinstance(part, str) and (isinstance(node, (list, str)) or (isinstance(node, dict) and not last)):
+            continue  # a union tag such as 'phrase' or 'condition' between a list index and its item
+        else:
+            node = None
+        kept.append(part)
+    return kept
+
+
+def format_errors(
+    path: Path, data: Any, exc: ValidationError, *, columns: bool = False, hints: dict[str, str] | None = None
+) -> list[str]:
+    """One ``file:line: field: message`` string per pydantic error (with ``columns``, ``file:line:col``).
+
+    ``hints`` maps a pydantic error type (``missing``, ``literal_error``...) to a hint appended to the message.
+    """
     problems = []
     for error in exc.errors():
-        loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
-        line = line_of(data, loc)
-        where = f"{path}:{line}" if line else f"{path}"
+        loc = _clean_loc(data, error["loc"])
         field = ".".join(str(part) for part in loc) or "(top level)"
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = f"unknown key '{loc[-1]}'; remove it or check its spelling"
-        problems.append(f"{where}: {field}: {message}")
+        hint = (hints or {}).get(error["type"])
+        if hint:
+            message = f"{message} (hint: {hint})"
+        problems.append(f"{where(path, data, loc, columns=columns)}: {field}: {message}")
     return problems
 
 

@@ -75,6 +75,11 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
             proc.wait()
 
 
+def at_least(count: int) -> Callable[[list[dict[str, Any]]], bool]:
+    """A ``collect`` condition: at least ``count`` messages read."""
+    return lambda messages: len(messages) >= count
+
+
 def collect(
     bootstrap: str,
     topic: str,

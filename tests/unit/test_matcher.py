@@ -1,48 +1,94 @@
-"""The matcher decides every alert: the seed story gives its three events, ordinary news none."""
+"""The shipped rule pack: valid, its own examples pass, and the seed story gives its three events and actors."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from matcher import Matcher, load_rules
-from newswatch.yamlconf import ConfigError
+from matcher.examples import run_examples
 from tests.conftest import ROOT
+from tests.unit.test_cli_errors import newswatch
+
+RULES = ROOT / "config" / "rules"
+SEED_TITLE = "Ukraine Claims Over 150 Chinese Mercenaries Fighting for Russia"
 
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    return Matcher(load_rules(ROOT / "config" / "rules.yaml"))
+    return Matcher(load_rules(RULES))
 
 
 def seed_article(shared_data: Path) -> dict:
     text = (shared_data / "seed-article.txt").read_text(encoding="utf-8")
-    return {"id": "seed", "title": "Ukraine Claims Over 150 Chinese Mercenaries Fighting for Russia", "content": text}
+    return {"id": "seed", "title": SEED_TITLE, "content": text}
 
 
-def test_seed_story_matches_its_three_events(matcher: Matcher, shared_data: Path) -> None:
-    found = {m.rule.id: m for m in matcher.match(seed_article(shared_data))}
-    assert set(found) == {"foreign-fighters", "drone-attack", "ceasefire-talks"}
-    assert found["foreign-fighters"].hits[0].term == "Mercenaries"
-    assert any(h.term.lower() == "ceasefire" for h in found["ceasefire-talks"].hits)
+def test_rule_pack_examples_all_pass() -> None:
+    rules = load_rules(RULES, examples=False)
+    assert sum(len(e.examples.match) + len(e.examples.no_match) for e in rules.events) >= 15
+    assert run_examples(rules) == []
 
 
-def test_keywords_are_whole_words(matcher: Matcher) -> None:
-    assert matcher.match({"id": "x", "title": "Struce and truces", "content": "attrucer"}) == []
+def test_seed_story_matches_its_three_events_with_its_actors(matcher: Matcher, shared_data: Path) -> None:
+    analysis = matcher.analyze(seed_article(shared_data))
+    found = {m.rule.id: m for m in analysis.events}
+    assert {"foreign_fighters", "drone_attack", "ceasefire_talks"} <= set(found)
+    assert found["foreign_fighters"].hits[0].term == "Mercenaries"
+    assert any(h.term.lower() == "ceasefire" for h in found["ceasefire_talks"].hits)
+    assert any("Kramatorsk" in h.snippet for h in found["drone_attack"].hits)
+    actors = {a.id for a in analysis.actors}
+    assert {"china", "russia", "ukraine", "north_korea", "united_states"} <= actors
+    assert {"iran", "eu", "zelensky", "kellogg", "kallas", "lin_jian", "filashkin"} <= actors
 
 
-def test_hits_carry_offsets_and_snippets(matcher: Matcher) -> None:
-    (match,) = matcher.match({"id": "x", "content": "Talks on a truce resumed."})
-    hit = match.hits[0]
-    assert (hit.start, hit.end, hit.field) == (11, 16, "content")
-    assert "truce" in hit.snippet
+def test_ordinary_news_matches_nothing(matcher: Matcher) -> None:
+    article = {"id": "x", "title": "Chinese goods", "content": "Stores sell Chinese goods; the truck hit traffic."}
+    assert matcher.match(article) == []
 
 
-def test_rules_file_errors_name_the_line(tmp_path: Path) -> None:
-    path = tmp_path / "rules.yaml"
-    path.write_text("events:\n  - id: x\n    title: X\n    keywords: []\n    severty: high\n")
-    with pytest.raises(ConfigError) as err:
-        load_rules(path)
-    assert f"{path}:4: events.0.keywords" in str(err.value)
-    assert f"{path}:5: events.0.severty: unknown key 'severty'" in str(err.value)
+def test_rules_check_passes_on_the_pack() -> None:
+    done = newswatch("rules", "check")
+    assert done.returncode == 0, done.stderr
+    assert "0 failed" in done.stdout
+
+
+def test_rules_check_prints_each_failure_and_exits_non_zero(tmp_path: Path) -> None:
+    (tmp_path / "e.yaml").write_text(
+        "events:\n  - id: e\n    title: E\n    match: {any: [truce]}\n    examples: {match: [a ceasefire]}\n"
+    )
+    done = newswatch("rules", "check", "--rules", str(tmp_path))
+    assert done.returncode == 1
+    assert "rule 'e'" in done.stderr and "'a ceasefire'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_rules_test_prints_events_and_actors() -> None:
+    done = newswatch("rules", "test", "--text", "Russia launched 55 Shahed drones at Kyiv overnight")
+    assert done.returncode == 0, done.stderr
+    assert "drone_attack" in done.stdout and "Ukraine" in done.stdout
+
+
+def test_classify_writes_one_line_per_article(tmp_path: Path) -> None:
+    lines = [
+        {"id": "1", "title": "Truce agreed", "text": "A truce was agreed in the east of Ukraine."},
+        {"id": "2", "title": "Weather", "text": "Sunny."},
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    done = newswatch("classify", str(path))
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["1", "2"]
+    (event,) = out[0]["events"]
+    assert event["id"] == "ceasefire_talks" and {"category", "severity", "actors", "matches"} <= event.keys()
+    assert out[0]["actors"][0]["id"] == "ukraine" and out[1]["events"] == []
+
+
+def test_worker_refuses_invalid_rules(tmp_path: Path) -> None:
+    (tmp_path / "e.yaml").write_text("events:\n  - id: e\n    title: E\n    match: {any: [$nope]}\n")
+    done = newswatch("worker", NEWSWATCH_RULES_PATH=str(tmp_path))
+    assert done.returncode == 2
+    assert f"{tmp_path / 'e.yaml'}:4:" in done.stderr and "unknown list" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,34 @@
+"""A timer: pick up edited rule files within seconds, without a restart or a lost message."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agents.classify import export_rule_set, live_rules
+from newswatch.kafka_admin import ensure_topics
+from newswatch.settings import get_settings
+from streams.app import app, metrics
+
+CHECK_EVERY = 2.0  # seconds; a stat() of each rule file, cheap enough to do often
+
+
+def rule_topics() -> list[str]:
+    """The topics the active rules send alerts to (besides ``alerts``)."""
+    return sorted({event.topic for event in live_rules.matcher.rules.events if event.topic})
+
+
+@app.timer(interval=CHECK_EVERY)
+async def reload_rules() -> None:
+    """Swap in changed rules between two articles; an invalid edit keeps the last good rules and raises a metric."""
+    had_error = live_rules.error
+    if live_rules.refresh():
+        settings = get_settings()
+        # A rule may name a new topic: create it before the first alert goes there.
+        await asyncio.to_thread(
+            ensure_topics, settings.kafka_bootstrap, rule_topics(), partitions=settings.topic_partitions
+        )
+        export_rule_set()
+        metrics.rule_reloads.labels("ok").inc()
+    elif live_rules.error and live_rules.error != had_error:
+        metrics.rule_reloads.labels("error").inc()
+    metrics.rule_reload_failing.set(1 if live_rules.error else 0)

@@ -1,0 +1,158 @@
+"""The matcher's commands: ``newswatch rules check``, ``newswatch rules test`` and ``newswatch classify``.
+
+Registered in ``newswatch.cli``; the same Matcher as the Faust agent does the work.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from matcher.engine import Matcher
+from matcher.load import RuleSet, load_rules
+from matcher.scan import article_fields
+from newswatch.settings import get_settings
+from newswatch.yamlconf import ConfigError
+
+rules_app = typer.Typer(help="Check rule files and try them on a text.", no_args_is_help=True)
+RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules directory or file (default: config/rules).")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def _load(path: Path | None, *, examples: bool = True) -> RuleSet:
+    try:
+        return load_rules(path or get_settings().rules_path, examples=examples)
+    except ConfigError as exc:
+        _fail(f"invalid rules ({len(exc.problems)} problems):\n" + "\n".join(exc.problems))
+        raise  # unreachable: _fail exits
+
+
+@rules_app.command("check")
+def check(rules: RulesOption = None) -> None:
+    """Validate every rule file and run every rule's examples; exit 1 on any failure."""
+    from matcher.examples import run_examples
+
+    path = rules or get_settings().rules_path
+    try:
+        ruleset = load_rules(path, examples=False)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.secho(problem, fg="red", err=True)
+        typer.secho(f"{len(exc.problems)} problem(s) in {path}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    failures = run_examples(ruleset)
+    for failure in failures:
+        typer.secho(failure.message(), fg="red", err=True)
+    count = sum(len(e.examples.match) + len(e.examples.no_match) for e in ruleset.events)
+    summary = (
+        f"{len(ruleset.files)} files, {len(ruleset.actors)} actors, {len(ruleset.lists)} lists, "
+        f"{len(ruleset.events)} events, {count} examples: {len(failures)} failed"
+    )
+    typer.secho(summary, fg="red" if failures else "green", err=bool(failures))
+    raise typer.Exit(1 if failures else 0)
+
+
+def _fetch(url: str) -> dict[str, Any]:
+    import httpx
+
+    from poller.articles import html_to_text
+
+    try:
+        response = httpx.get(url, timeout=20, follow_redirects=True, headers={"User-Agent": "newswatch rules test"})
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        _fail(f"cannot fetch {url}: {exc}")
+    return {"id": url, "title": "", "content": html_to_text(response.text)}
+
+
+@rules_app.command("test")
+def test(
+    text: Annotated[str | None, typer.Option("--text", help="The text to classify.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A text file (or a .json article).")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="A web page to fetch and classify.")] = None,
+    title: Annotated[str, typer.Option("--title", help="A title for --text / --file.")] = "",
+    rules: RulesOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead.")] = False,
+) -> None:
+    """Show which events and actors a text triggers, with the matched words highlighted."""
+    from matcher.render import show
+
+    if sum(x is not None for x in (text, file, url)) != 1:
+        _fail("give exactly one of --text, --file, --url")
+    if text is not None:
+        article: dict[str, Any] = {"id": "text", "title": title, "content": text}
+    elif file is not None:
+        try:
+            raw = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot read {file}: {exc}")
+        article = json.loads(raw) if file.suffix == ".json" else {"id": str(file), "title": title, "content": raw}
+    else:
+        article = _fetch(url or "")
+    matcher = Matcher(_load(rules, examples=False))
+    analysis = matcher.analyze(article)
+    if as_json:
+        typer.echo(json.dumps(_classified(article, analysis), ensure_ascii=False, indent=2))
+        return
+    show(Console(), article, analysis, article_fields(article))
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                item = None
+            yield number, item if isinstance(item, dict) else None
+
+
+def _classified(article: dict[str, Any], analysis: Any) -> dict[str, Any]:
+    return {
+        "id": article.get("id"),
+        "events": [
+            {k: v for k, v in m.to_dict().items() if k in ("id", "category", "severity", "score", "actors", "matches")}
+            for m in analysis.events
+        ],
+        "actors": [{k: v for k, v in a.to_dict().items() if k != "near"} for a in analysis.actors],
+    }
+
+
+def classify(
+    path: Annotated[Path, typer.Argument(help="Articles as JSON lines: id, title, text, optional summary, ...")],
+    rules: RulesOption = None,
+) -> None:
+    """Classify articles offline: one JSON line per input article on stdout (backtest a rule change)."""
+    if not path.is_file():
+        _fail(f"{path}: file not found")
+    matcher = Matcher(_load(rules))
+    total = sum(1 for line in path.open(encoding="utf-8") if line.strip())
+    out = sys.stdout
+    bad = 0
+    progress = Progress(
+        TextColumn("classify"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
+    )
+    with progress:
+        task = progress.add_task("classify", total=total)
+        for number, article in _read_jsonl(path):
+            progress.advance(task)
+            if article is None:
+                bad += 1
+                typer.secho(f"{path}:{number}: not a JSON object; skipped", fg="yellow", err=True)
+                continue
+            out.write(json.dumps(_classified(article, matcher.analyze(article)), ensure_ascii=False) + "\n")
+    if bad:
+        typer.secho(f"{bad} line(s) skipped", fg="yellow", err=True)

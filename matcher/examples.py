@@ -1,0 +1,72 @@
+"""Run the examples each rule carries (``examples: {match: [...], no_match: [...]}``) and explain failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from matcher.load import RuleSet
+from matcher.model import Event
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An example that did not do what its rule says, and why."""
+
+    rule: str
+    where: str  # file:line:col of the rule
+    kind: str  # "match" or "no_match"
+    example: str
+    why: str
+
+    def message(self) -> str:
+        """One line for a person: where, which rule, which example, why."""
+        expected = "should match but did not" if self.kind == "match" else "should not match but did"
+        return f"{self.where}: rule '{self.rule}': example {expected}: {self.example!r}: {self.why}"
+
+
+def example_article(event: Event, example: str | dict[str, str]) -> dict[str, Any]:
+    """An article for an example: a string goes to the title for title-scoped rules, else to the body."""
+    if isinstance(example, dict):
+        return {"id": "example", **example}
+    field = "title" if event.scope == "title" else "content"
+    return {"id": "example", field: example}
+
+
+def _short(example: str | dict[str, str]) -> str:
+    text = example if isinstance(example, str) else " | ".join(example.values())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def run_examples(rules: RuleSet) -> list[Failure]:
+    """Every failing example of every rule (an empty list when all pass)."""
+    from matcher.engine import Matcher
+
+    matcher = Matcher(rules)
+    failures = []
+    for event in rules.events:
+        where = rules.sources.get(event.id, "?")
+        for kind, examples in (("match", event.examples.match), ("no_match", event.examples.no_match)):
+            for example in examples:
+                article = example_article(event, example)
+                found = {m.rule.id: m for m in matcher.match(article)}
+                if (event.id in found) == (kind == "match"):
+                    continue
+                if kind == "no_match":
+                    terms = ", ".join(sorted({repr(h.term) for h in found[event.id].hits})) or "no terms"
+                    why = f"matched on {terms}"
+                else:
+                    scan = matcher.scan(article)
+                    seen = sorted({matcher.compiled.labels[t] for t in scan.hits if t in _terms_of(matcher, event)})
+                    why = (
+                        f"terms found: {', '.join(seen)}, but the rest of the condition does not hold"
+                        if seen
+                        else "none of the rule's terms occurs"
+                    )
+                failures.append(Failure(event.id, where, kind, _short(example), why))
+    return failures
+
+
+def _terms_of(matcher: Any, event: Event) -> set[int]:
+    index = matcher.compiled.events.index(event)
+    return {tid for tid, rules in matcher.compiled.rules_of_term.items() if index in rules}

@@ -1,0 +1,196 @@
+"""Load a rule set: every YAML file of a directory, validated, cross-checked and merged into one RuleSet.
+
+Each problem is reported as ``file:line:column: where: what (hint: how to fix)``; every problem of every file
+is collected before raising, so one ``rules check`` run shows them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from matcher.model import LIST_REF, Actor, ActorItem, ActorSelector, Condition, Event, RuleFile
+from newswatch.yamlconf import ConfigError, format_errors, plain, read_yaml, where
+
+HINTS = {
+    "missing": "add this key",
+    "literal_error": "use one of the values listed",
+    "string_pattern_mismatch": "ids are lower case: a-z, 0-9, '_', '-', '.'",
+    "union_tag_invalid": "a term is a string, {term: ..., case: true} or {regex: ...}",
+    "union_tag_not_found": "a term is a string, {term: ..., case: true} or {regex: ...}",
+    "list_type": "write a YAML list: [a, b] or one '- item' per line",
+    "int_parsing": "write a whole number",
+}
+
+
+@dataclass
+class RuleSet:
+    """Every actor, named list and event of a rule set, with where each event was written."""
+
+    events: list[Event] = field(default_factory=list)
+    actors: list[Actor] = field(default_factory=list)
+    lists: dict[str, list[Any]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # event id -> "file:line:col"
+    files: list[Path] = field(default_factory=list)
+
+
+def rule_files(path: Path) -> list[Path]:
+    """The YAML files of a rule set: ``path`` itself, or every ``*.yaml``/``*.yml`` under it, sorted."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def walk_terms(cond: Condition, loc: tuple) -> Iterator[tuple[Any, tuple, bool]]:
+    """Every term of a condition with its location and whether it is positive (not under ``none``)."""
+    yield from _walk(cond, loc, True)
+
+
+def _walk(cond: Condition, loc: tuple, positive: bool) -> Iterator[tuple[Any, tuple, bool]]:
+    for key in ("any", "all", "none"):
+        items = getattr(cond, key)
+        for i, item in enumerate(items or []):
+            pos = positive and key != "none"
+            if isinstance(item, Condition):
+                yield from _walk(item, (*loc, key, i), pos)
+            else:
+                yield item, (*loc, key, i), pos
+    for i, side in enumerate(cond.near or []):
+        if isinstance(side, list):
+            for j, term in enumerate(side):
+                yield term, (*loc, "near", i, j), positive
+        elif not isinstance(side, ActorItem):
+            yield side, (*loc, "near", i), positive
+
+
+def walk_actors(cond: Condition, loc: tuple) -> Iterator[tuple[ActorSelector, tuple]]:
+    """Every actor selector of a condition with its location."""
+    if cond.actor is not None:
+        yield cond.actor, (*loc, "actor")
+    for i, side in enumerate(cond.near or []):
+        if isinstance(side, ActorItem):
+            yield side.actor, (*loc, "near", i, "actor")
+    for key in ("any", "all", "none"):
+        for i, item in enumerate(getattr(cond, key) or []):
+            if isinstance(item, Condition):
+                yield from walk_actors(item, (*loc, key, i))
+
+
+class _Checker:
+    """Cross-file checks; collects problems with their positions."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.seen: dict[tuple[str, str], str] = {}
+
+    def unique(self, kind: str, ident: str, here: str) -> None:
+        first = self.seen.setdefault((kind, ident), here)
+        if first != here:
+            self.problems.append(
+                f"{here}: duplicate {kind} id '{ident}' (hint: first defined at {first}; ids are unique per rule set)"
+            )
+
+
+def _parse(files: list[Path], problems: list[str]) -> list[tuple[Path, Any, RuleFile]]:
+    parsed = []
+    for path in files:
+        try:
+            data = read_yaml(path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        if data is None:
+            continue
+        try:
+            parsed.append((path, data, RuleFile.model_validate(plain(data))))
+        except ValidationError as exc:
+            problems.extend(format_errors(path, data, exc, columns=True, hints=HINTS))
+    return parsed
+
+
+def _cross_check(parsed: list[tuple[Path, Any, RuleFile]], rules: RuleSet, check: _Checker) -> None:
+    types = {a.type for a in rules.actors}
+    actor_ids = {a.id for a in rules.actors}
+    for path, data, file in parsed:
+        term_sources: list[tuple[Any, tuple]] = [
+            (term, ("lists", name, i)) for name, terms in file.lists.items() for i, term in enumerate(terms)
+        ]
+        for a, actor in enumerate(file.actors):
+            for key in ("aliases", "demonyms", "exclude"):
+                term_sources += [(t, ("actors", a, key, i)) for i, t in enumerate(getattr(actor, key))]
+        for e, event in enumerate(file.events):
+            loc = ("events", e, "match")
+            positive = [t for t, _, pos in walk_terms(event.match, loc) if pos]
+            if not positive and not list(walk_actors(event.match, loc)):
+                check.problems.append(
+                    f"{where(path, data, loc, columns=True)}: events.{e}.match: no positive term "
+                    "(hint: add an 'any', 'all' or 'near' list; 'none' alone matches everything)"
+                )
+            term_sources += [(t, tloc) for t, tloc, _ in walk_terms(event.match, loc)]
+            for selector, sloc in walk_actors(event.match, loc):
+                here = where(path, data, sloc, columns=True)
+                for ident in selector.ids:
+                    if ident not in actor_ids:
+                        check.problems.append(
+                            f"{here}: {'.'.join(map(str, sloc))}: unknown actor '{ident}' "
+                            f"(hint: define it in actors.yaml; known: {', '.join(sorted(actor_ids)) or 'none'})"
+                        )
+                for kind in selector.types:
+                    if kind not in types:
+                        check.problems.append(
+                            f"{here}: {'.'.join(map(str, sloc))}: no actor has type '{kind}' "
+                            f"(hint: known types: {', '.join(sorted(types)) or 'none'})"
+                        )
+        for term, tloc in term_sources:
+            ref = LIST_REF.match(term) if isinstance(term, str) else None
+            if ref is None:
+                continue
+            here = where(path, data, tloc, columns=True)
+            if tloc[0] == "lists":
+                check.problems.append(f"{here}: a list cannot use another list ('{term}') (hint: copy its terms)")
+            elif ref.group(1) not in rules.lists:
+                check.problems.append(
+                    f"{here}: {'.'.join(map(str, tloc))}: unknown list '{term}' "
+                    f"(hint: define it under 'lists:'; known: {', '.join(sorted(rules.lists)) or 'none'})"
+                )
+
+
+def load_rules(path: Path | str, *, examples: bool = True) -> RuleSet:
+    """Load, validate and cross-check the rule set at ``path`` (a directory or one file).
+
+    With ``examples`` (the default), every rule's embedded examples are run too and a failing one is an error,
+    so a worker never starts on rules that contradict their own tests. Raises ConfigError listing every problem.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(path, [f"{path}: file not found (hint: set NEWSWATCH_RULES_PATH or --rules)"])
+    files = rule_files(path)
+    problems: list[str] = []
+    parsed = _parse(files, problems)
+    rules = RuleSet(files=files)
+    check = _Checker()
+    for file_path, data, file in parsed:
+        for i, actor in enumerate(file.actors):
+            check.unique("actor", actor.id, where(file_path, data, ("actors", i), columns=True))
+            rules.actors.append(actor)
+        for name, terms in file.lists.items():
+            check.unique("list", name, where(file_path, data, ("lists", name), columns=True))
+            rules.lists[name] = terms
+        for i, event in enumerate(file.events):
+            here = where(file_path, data, ("events", i), columns=True)
+            check.unique("event", event.id, here)
+            rules.events.append(event)
+            rules.sources.setdefault(event.id, here)
+    _cross_check(parsed, rules, check)
+    problems += check.problems
+    if not problems and examples:
+        from matcher.examples import run_examples
+
+        problems += [failure.message() for failure in run_examples(rules)]
+    if problems:
+        raise ConfigError(path, problems)
+    return rules

@@ -1,0 +1,73 @@
+"""Show a person what the matcher found: events, evidence with the matched words highlighted, actors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from matcher.engine import Analysis, Hit
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+CONTEXT = 80  # characters shown either side of a hit
+
+
+def highlighted(text: str, hits: list[Hit], start: int, end: int) -> Text:
+    """``text[start:end]`` with every hit inside it in bold reverse."""
+    out = Text()
+    pos = start
+    for hit in sorted(hits, key=lambda h: h.start):
+        if hit.start < pos or hit.end > end:
+            continue
+        out.append(text[pos : hit.start])
+        out.append(text[hit.start : hit.end], style="bold reverse")
+        pos = hit.end
+    out.append(text[pos:end])
+    return out
+
+
+def _passages(fields: dict[str, str], hits: list[Hit]) -> list[tuple[str, Text]]:
+    """Merge hits that are close together into passages, so a sentence with three hits is shown once."""
+    passages = []
+    by_field: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_field.setdefault(hit.field, []).append(hit)
+    for field, found in by_field.items():
+        text = fields[field]
+        found.sort(key=lambda h: h.start)
+        group = [found[0]]
+        for hit in [*found[1:], None]:
+            if hit is not None and hit.start - group[-1].end <= 2 * CONTEXT:
+                group.append(hit)
+                continue
+            lo, hi = max(0, group[0].start - CONTEXT), min(len(text), group[-1].end + CONTEXT)
+            passages.append((field, highlighted(text, group, lo, hi)))
+            if hit is not None:
+                group = [hit]
+    return passages
+
+
+def show(console: Console, article: dict[str, Any], analysis: Analysis, fields: dict[str, str]) -> None:
+    """Print the events found in ``article`` with highlighted evidence, then its actors."""
+    title = article.get("title") or "(no title)"
+    console.print(f"[bold]{title}[/bold]")
+    if not analysis.events:
+        console.print("[dim]no event matched[/dim]")
+    for event in analysis.events:
+        rule = event.rule
+        style = SEVERITY_STYLE.get(rule.severity, "")
+        console.rule(f"[{style}]{rule.severity.upper()}[/] {rule.id}: {rule.title}  score {event.score}")
+        terms = sorted({h.pattern for h in event.hits})
+        console.print(f"terms: {', '.join(terms)}   tags: {', '.join(rule.tags) or '-'}   topic: {rule.topic or '-'}")
+        for field, passage in _passages(fields, event.hits):
+            console.print(Text(f"  [{field}] ", style="dim") + passage)
+        near = [f"{a.name} ({a.count})" for a in event.actors if a.near]
+        if near:
+            console.print(f"actors near the evidence: {', '.join(near)}")
+    if analysis.actors:
+        table = Table("actor", "type", "mentions", title="actors mentioned", title_justify="left")
+        for actor in analysis.actors:
+            table.add_row(f"{actor.name} ({actor.id})", actor.type, str(actor.count))
+        console.print(table)

@@ -1,0 +1,67 @@
+"""Precision and recall of the rule pack on the hand-labelled sample (tests/fixtures/eval/labels.jsonl).
+
+Usage: .venv/bin/python scripts/eval_rules.py [--rules config/rules] [--split dev|holdout|all] [--errors]
+
+The labels hold article ids only; the text comes from ../shared/data/articles/articles.jsonl. The sample is 160
+articles: for each of the three events, ~38 drawn at random from those with a broad keyword hit, plus 46 at
+random; each is split dev/holdout by a hash of its id (tune on dev, report holdout untouched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from matcher import Matcher, load_rules  # noqa: E402
+
+EVENTS = ("foreign_fighters", "drone_attack", "ceasefire_talks")
+LABELS = ROOT / "tests" / "fixtures" / "eval" / "labels.jsonl"
+ARTICLES = ROOT.parent / "shared" / "data" / "articles" / "articles.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules", default=str(ROOT / "config" / "rules"))
+    parser.add_argument("--split", choices=("dev", "holdout", "all"), default="all")
+    parser.add_argument("--errors", action="store_true", help="list each false positive and false negative")
+    args = parser.parse_args()
+
+    labels = [json.loads(line) for line in LABELS.open(encoding="utf-8")]
+    wanted = {row["id"] for row in labels}
+    articles = {}
+    for line in ARTICLES.open(encoding="utf-8"):
+        article = json.loads(line)
+        if article["id"] in wanted:
+            articles[article["id"]] = article
+    matcher = Matcher(load_rules(args.rules))
+    splits = ("dev", "holdout", "all") if args.split == "all" else (args.split,)
+    print(f"{'split':8} {'event':18} {'n':>4} {'pos':>4} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>7}")
+    found = {row["id"]: {m.rule.id for m in matcher.match(articles[row["id"]])} for row in labels}
+    for split in splits:
+        rows = [r for r in labels if split == "all" or r["split"] == split]
+        for event in EVENTS:
+            tp = sum(1 for r in rows if r[event] and event in found[r["id"]])
+            fp = sum(1 for r in rows if not r[event] and event in found[r["id"]])
+            fn = sum(1 for r in rows if r[event] and event not in found[r["id"]])
+            precision = tp / (tp + fp) if tp + fp else float("nan")
+            recall = tp / (tp + fn) if tp + fn else float("nan")
+            positives = tp + fn
+            print(
+                f"{split:8} {event:18} {len(rows):4} {positives:4} {tp:4} {fp:4} {fn:4} {precision:9.2f} {recall:7.2f}"
+            )
+    if args.errors:
+        for row in labels:
+            for event in EVENTS:
+                got = event in found[row["id"]]
+                if got != row[event]:
+                    kind = "FP" if got else "FN"
+                    print(f"{kind} {event:17} {row['split']:7} {row['id']} {row['title'][:70]!r} -- {row['reason']}")
+
+
+if __name__ == "__main__":
+    main()
