@@ -117,13 +117,19 @@ def worker(
 
 @alerts_app.command("tail")
 def alerts_tail(
+    rule: Annotated[list[str] | None, typer.Option("--rule", "-r", help="Only this rule id (repeatable).")] = None,
+    severity: Annotated[
+        str | None, typer.Option("--severity", "-s", help="Only this severity and above (info..critical).")
+    ] = None,
     from_beginning: Annotated[bool, typer.Option("--from-beginning", help="Start at the oldest alert.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print each alert's JSON document.")] = False,
     topic: Annotated[str | None, typer.Option(help="Alert topic (default: alerts).")] = None,
 ) -> None:
     """Print alerts as they arrive, one line each."""
-    from alerts.tail import tail
+    from alerts.tail import SEVERITIES, tail
 
+    if severity and severity not in SEVERITIES:
+        _fail(f"--severity must be one of {', '.join(SEVERITIES)}")
     settings = get_settings()
     try:
         tail(
@@ -131,7 +137,9 @@ def alerts_tail(
             topic or settings.alerts_topic,
             from_beginning=from_beginning,
             as_json=as_json,
-            echo=lambda line: typer.echo(line),
+            echo=typer.echo,
+            rules=set(rule or []),
+            min_severity=severity,
         )
     except KafkaUnavailable as exc:
         _fail(str(exc))
