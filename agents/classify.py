@@ -66,18 +66,16 @@ def seconds(duration: str | None) -> float | None:
 
 def rule_options(rule: Event) -> dict[str, Any]:
     """What the route agent needs to know of a rule besides the alert itself."""
-    escalate = rule.escalate
-    return {
-        "topic": rule.topic,
-        "suppress": seconds(rule.suppress),
-        "escalate": escalate
-        and {
-            "count": escalate.count,
-            "within": seconds(escalate.within),
-            "distinct_sources": escalate.distinct_sources or 1,
-            "severity": escalate.severity,
-        },
-    }
+    options: dict[str, Any] = {"topic": rule.topic, "suppress": seconds(rule.suppress), "escalate": None}
+    if rule.escalate is not None:
+        options["escalate"] = {
+            "count": rule.escalate.count,
+            "within": seconds(rule.escalate.within),
+            "distinct_sources": rule.escalate.distinct_sources or 1,
+            "severity": rule.escalate.severity,
+            "per_actor": rule.escalate.per_actor,
+        }
+    return options
 
 
 @app.agent(articles_topic)

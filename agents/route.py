@@ -16,7 +16,7 @@ from typing import Any
 from faust import StreamT
 
 from alerts.build import escalation_alert, headers
-from alerts.escalation import Escalate, observe
+from alerts.escalation import Escalate, escalation_keys, observe
 from alerts.stories import decide
 from newswatch.settings import get_settings
 from streams.app import app, metrics
@@ -64,13 +64,19 @@ async def route(stream: StreamT) -> None:
             window=settings.story_window_seconds,
             suppress=options.get("suppress"),
         )
-        fired = None
-        escalate = options.get("escalate")
+        fired: list[tuple[str, dict[str, Any]]] = []
+        escalate = dict(options.get("escalate") or {})
+        per_actor = escalate.pop("per_actor", False)
         if escalate and decision.action in ("alert", "update"):
-            source = candidate["story"].get("source") or candidate["story"].get("feed_id") or "?"
-            escalation_state = dict(state.get("escalation") or {})
-            fired = observe(escalation_state, Escalate(**escalate), now=now, source=str(source))
-            state["escalation"] = escalation_state
+            source = str(candidate["story"].get("source") or candidate["story"].get("feed_id") or "?")
+            counters = dict(state.get("escalation") or {})
+            for key in escalation_keys(alert, per_actor):
+                counter = dict(counters.get(key) or {})
+                summary = observe(counter, Escalate(**escalate), now=now, source=source)
+                counters[key] = counter
+                if summary:
+                    fired.append((key, summary))
+            state["escalation"] = counters
         rule_state[rule_id] = state  # assignment, not mutation: that is what writes the changelog
         if decision.action == "suppress":
             metrics.suppressed.labels(rule_id, decision.reason).inc()
@@ -87,9 +93,13 @@ async def route(stream: StreamT) -> None:
         latency = _seconds_since(alert.get("fetched_at"), datetime.now(UTC))
         if decision.action == "alert" and latency is not None and latency >= 0:
             metrics.feed_to_alert.observe(latency)
-        if fired:
+        for key, summary in fired:
             metrics.escalations.labels(rule_id).inc()
             log.info(
-                "rule %s escalated: %d matches from %d sources", rule_id, fired["count"], fired["distinct_sources"]
+                "rule %s escalated%s: %d matches from %d sources",
+                rule_id,
+                "" if key == "*" else f" for {key}",
+                summary["count"],
+                summary["distinct_sources"],
             )
-            await publish(escalation_alert(alert, fired, escalate.get("severity", "critical")), options.get("topic"))
+            await publish(escalation_alert(alert, summary, escalate["severity"], key), options.get("topic"))

@@ -60,10 +60,15 @@ def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: date
     }
 
 
-def escalation_alert(alert: dict[str, Any], fired: dict[str, Any], severity: str) -> dict[str, Any]:
-    """The alert raised when a rule's escalation threshold is crossed; its id is fixed by rule and window start."""
+def escalation_alert(alert: dict[str, Any], fired: dict[str, Any], severity: str, key: str = "*") -> dict[str, Any]:
+    """The alert raised when a rule's escalation threshold is crossed (for one actor when ``key`` names one).
+
+    Its id is fixed by rule, key and window start, so a redelivered escalation keeps its id.
+    """
     rule = {**alert["rule"], "severity": severity}
-    basis = f"{rule['id']}\x1fescalation\x1f{int(fired['window_start'])}"
+    basis = f"{rule['id']}\x1fescalation\x1f{key}\x1f{int(fired['window_start'])}"
+    if key != "*":
+        fired = {**fired, "actor": key}
     return {
         **alert,
         "alert_id": hashlib.sha256(basis.encode()).hexdigest()[:32],

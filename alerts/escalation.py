@@ -42,3 +42,12 @@ def observe(state: dict[str, Any], escalate: Escalate, *, now: float, source: st
             "window_end": now,
         }
     return None
+
+
+def escalation_keys(alert: dict[str, Any], per_actor: bool) -> list[str]:
+    """What a rule counts matches by: the rule as a whole, or each actor mentioned (near the evidence first)."""
+    if not per_actor:
+        return ["*"]
+    actors = alert.get("actors") or []
+    near = [a["id"] for a in actors if a.get("near")]
+    return near or [a["id"] for a in actors]

@@ -200,12 +200,13 @@ class Examples(Strict):
 
 
 class Escalate(Strict):
-    """Raise the severity when an event repeats (consumed by the escalation issue; validated here)."""
+    """Raise an escalation alert when an event repeats often enough (the route agent counts, alerts/escalation.py)."""
 
     count: int = Field(gt=1)
     distinct_sources: int | None = Field(default=None, gt=0)
     within: Duration
     severity: Severity
+    per_actor: bool = False  # count separately for each actor the matches mention (near the evidence)
 
 
 class Event(Strict):

@@ -30,3 +30,12 @@ def test_fires_again_after_the_quiet_window() -> None:
     for t, s in [(4000, "a"), (4001, "b")]:
         assert observe(state, RULE, now=t, source=s) is None
     assert observe(state, RULE, now=4002, source="c") is not None
+
+
+def test_per_actor_counts_each_actor_mentioned_near_the_evidence() -> None:
+    from alerts.escalation import escalation_keys
+
+    alert = {"actors": [{"id": "russia", "near": True}, {"id": "usa", "near": False}]}
+    assert escalation_keys(alert, per_actor=False) == ["*"]
+    assert escalation_keys(alert, per_actor=True) == ["russia"]
+    assert escalation_keys({"actors": [{"id": "usa", "near": False}]}, per_actor=True) == ["usa"]
