@@ -13,9 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from kafka import KafkaConsumer
 
 from tests.conftest import ROOT, Topics
+
+ALERT_SCHEMA = json.loads((ROOT / "config" / "schemas" / "alert.v1.json").read_text())
 
 
 def free_port() -> int:
@@ -109,4 +112,7 @@ def collect(
                 break
     finally:
         consumer.close()
+    for message in messages:  # every alert any integration test reads must keep the published contract
+        if isinstance(message, dict) and "alert_id" in message:
+            jsonschema.validate(message, ALERT_SCHEMA)
     return messages
