@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from matcher.engine import Matcher
 from matcher.load import RuleSet, load_rules
 from matcher.scan import article_fields
+from newswatch.console import fail
 from newswatch.settings import get_settings
 from newswatch.yamlconf import ConfigError
 
@@ -25,16 +26,11 @@ rules_app = typer.Typer(help="Check rule files and try them on a text.", no_args
 RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules directory or file (default: config/rules).")]
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
-
-
 def _load(path: Path | None, *, examples: bool = True) -> RuleSet:
     try:
         return load_rules(path or get_settings().rules_path, examples=examples)
     except ConfigError as exc:
-        _fail(f"invalid rules ({len(exc.problems)} problems):\n" + "\n".join(exc.problems))
+        fail(f"invalid rules ({len(exc.problems)} problems):\n" + "\n".join(exc.problems))
         raise  # unreachable: _fail exits
 
 
@@ -72,7 +68,7 @@ def _fetch(url: str) -> dict[str, Any]:
         response = httpx.get(url, timeout=20, follow_redirects=True, headers={"User-Agent": "newswatch rules test"})
         response.raise_for_status()
     except httpx.HTTPError as exc:
-        _fail(f"cannot fetch {url}: {exc}")
+        fail(f"cannot fetch {url}: {exc}")
     return {"id": url, "title": "", "content": html_to_text(response.text)}
 
 
@@ -89,14 +85,14 @@ def test(
     from matcher.render import show
 
     if sum(x is not None for x in (text, file, url)) != 1:
-        _fail("give exactly one of --text, --file, --url")
+        fail("give exactly one of --text, --file, --url")
     if text is not None:
         article: dict[str, Any] = {"id": "text", "title": title, "content": text}
     elif file is not None:
         try:
             raw = file.read_text(encoding="utf-8")
         except OSError as exc:
-            _fail(f"cannot read {file}: {exc}")
+            fail(f"cannot read {file}: {exc}")
         article = json.loads(raw) if file.suffix == ".json" else {"id": str(file), "title": title, "content": raw}
     else:
         article = _fetch(url or "")
@@ -137,7 +133,7 @@ def classify(
 ) -> None:
     """Classify articles offline: one JSON line per input article on stdout (backtest a rule change)."""
     if not path.is_file():
-        _fail(f"{path}: file not found")
+        fail(f"{path}: file not found")
     matcher = Matcher(_load(rules))
     total = sum(1 for line in path.open(encoding="utf-8") if line.strip())
     out = sys.stdout

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Annotated
 
 import typer
 
 from matcher.cli import classify, rules_app
+from newswatch.console import fail
 from newswatch.kafka_admin import KafkaUnavailable, ensure_topics
 from newswatch.kafka_local import LocalKafka, LocalKafkaError, answers
 from newswatch.settings import get_settings
@@ -29,16 +29,6 @@ app.add_typer(rules_app, name="rules")
 app.command("classify")(classify)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
-
-
-def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-
-
 def _local_kafka() -> LocalKafka:
     host, _, port = get_settings().kafka_bootstrap.rpartition(":")
     return LocalKafka(host=host or "127.0.0.1", port=int(port or 9092), controller_port=int(port or 9092) + 1)
@@ -51,7 +41,7 @@ def kafka_up() -> None:
     try:
         started = kafka.up()
     except LocalKafkaError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"kafka {'started' if started else 'already running'} on {kafka.bootstrap} (log: {kafka.log_file})")
 
 
@@ -92,7 +82,7 @@ def topics() -> None:
         created = ensure_topics(settings.kafka_bootstrap, _topics(), partitions=settings.topic_partitions)
         ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
     except KafkaUnavailable as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"created: {', '.join(created)}" if created else "all topics exist")
 
 
@@ -108,7 +98,7 @@ def worker(
 
         ensure_topics(settings.kafka_bootstrap, _topics() + rule_topics(), partitions=settings.topic_partitions)
     except (ConfigError, KafkaUnavailable) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     from streams.app import app as faust_app
 
     sys.argv = ["newswatch-worker", "worker", "--loglevel", loglevel, "--web-port", str(settings.worker_web_port)]
@@ -129,7 +119,7 @@ def alerts_tail(
     from alerts.tail import SEVERITIES, tail
 
     if severity and severity not in SEVERITIES:
-        _fail(f"--severity must be one of {', '.join(SEVERITIES)}")
+        fail(f"--severity must be one of {', '.join(SEVERITIES)}")
     settings = get_settings()
     try:
         tail(
@@ -142,7 +132,7 @@ def alerts_tail(
             min_severity=severity,
         )
     except KafkaUnavailable as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         pass
 
@@ -155,7 +145,7 @@ def run() -> None:
     try:
         code = run_local()
     except (ConfigError, KafkaUnavailable, LocalKafkaError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     raise typer.Exit(code)
 
 

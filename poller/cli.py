@@ -9,29 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from newswatch.console import fail, setup_logging
+
 feeds_app = typer.Typer(help="What the pollers know about each feed.")
 
 FeedsOption = Annotated[
     Path | None, typer.Option(help="Feeds file (default: NEWSWATCH_FEEDS_FILE, config/feeds.yaml).")
 ]
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
-
-
-def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def poll(
@@ -51,7 +41,7 @@ def poll(
     from poller.shard import Shard
     from poller.statestore import ensure_state_topic, read_states
 
-    _logging()
+    setup_logging()
     settings = get_settings()
     try:
         share = Shard.parse(shard)
@@ -66,7 +56,7 @@ def poll(
         metrics = PollerMetrics()
         sink = ArticleSink(make_producer(settings.kafka_bootstrap), settings.articles_topic, metrics)
     except (ConfigError, KafkaUnavailable, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     options = PollerOptions(
         limits=FetchLimits(max_bytes=settings.poller_max_bytes, refuse_private=settings.poller_refuse_private),
         concurrency=settings.poller_concurrency,
@@ -140,7 +130,7 @@ def feeds_status(feeds: FeedsOption = None) -> None:
         configured = [f.key for f in load_feeds(feeds or settings.feeds_file, check_files=False).feeds if f.enabled]
         states = read_states(settings.kafka_bootstrap, settings.feed_state_topic)
     except (ConfigError, KafkaUnavailable) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     now = time.time()
     table = Table(title=f"feeds ({settings.feed_state_topic} on {settings.kafka_bootstrap})")
     for column in ("feed", "last success", "last error", "items", "next poll"):
