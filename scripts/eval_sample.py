@@ -4,7 +4,8 @@ Usage: .venv/bin/python scripts/eval_sample.py [--seed 2026] [--per-pool 30 30 1
 
 Broad keyword pools, deliberately wider than the rules (so that recall is not measured only on articles that use the
 rules' own words), one per event, over title + text of ../shared/data/articles/articles.jsonl. Articles already in
-labels.jsonl are left out. Then articles are drawn at random (seeded) from each pool in turn, and a number more from all
+labels.jsonl before the draw (its first --base-rows rows) are left out. Then articles are drawn at random
+(seeded) from each pool in turn, and a number more from all
 remaining articles (whatever their words). Prints one line per drawn article: id, the pool it was drawn from, and the
 dev/holdout split (sha1 of the id: even last hex digit = dev, the rule of the first 160 labels).
 """
@@ -40,15 +41,21 @@ def split_of(article_id: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--per-pool", type=int, nargs=3, default=[30, 30, 15], metavar=("DRONE", "FIGHTERS", "CEASEFIRE"))
+    parser.add_argument(
+        "--per-pool", type=int, nargs=3, default=[30, 30, 15], metavar=("DRONE", "FIGHTERS", "CEASEFIRE")
+    )
     parser.add_argument("--random", type=int, default=25)
+    parser.add_argument(
+        "--base-rows", type=int, default=160, help="rows of labels.jsonl labelled before this draw (round 1: 160)"
+    )
     args = parser.parse_args()
 
-    labelled = {json.loads(line)["id"] for line in LABELS.open(encoding="utf-8")}
+    lines = LABELS.open(encoding="utf-8").read().splitlines()[: args.base_rows]
+    labelled = {json.loads(line)["id"] for line in lines}
     articles = [json.loads(line) for line in ARTICLES.open(encoding="utf-8")]
     rng = random.Random(args.seed)
     taken: set[str] = set(labelled)
-    counts = dict(zip(("drone_attack", "foreign_fighters", "ceasefire_talks"), args.per_pool))
+    counts = dict(zip(("drone_attack", "foreign_fighters", "ceasefire_talks"), args.per_pool, strict=True))
     for event, pattern in POOLS.items():
         regex = re.compile(pattern, re.IGNORECASE)
         pool = sorted(a["id"] for a in articles if a["id"] not in taken and regex.search(a["title"] + " " + a["text"]))
