@@ -2,9 +2,10 @@
 
 Usage: .venv/bin/python scripts/eval_rules.py [--rules config/rules] [--split dev|holdout|all] [--errors]
 
-The labels hold article ids only; the text comes from ../shared/data/articles/articles.jsonl. The sample is 160
-articles: for each of the three events, ~38 drawn at random from those with a broad keyword hit, plus 46 at
-random; each is split dev/holdout by a hash of its id (tune on dev, report holdout untouched).
+The labels hold article ids only; the text comes from ../shared/data/articles/articles.jsonl. The sample is 260
+articles drawn in two rounds from broad keyword pools and at random (tests/fixtures/eval/README.md); each is split
+dev/holdout by a hash of its id (tune on dev, report holdout untouched). `--errors` lists the errors of the
+split(s) asked for only.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def main() -> None:
                 f"{split:8} {event:18} {len(rows):4} {positives:4} {tp:4} {fp:4} {fn:4} {precision:9.2f} {recall:7.2f}"
             )
     if args.errors:
-        for row in labels:
+        # only the rows of the split(s) asked for: `--split dev --errors` must not show holdout errors
+        for row in (r for r in labels if args.split == "all" or r["split"] == args.split):
             for event in EVENTS:
                 got = event in found[row["id"]]
                 if got != row[event]:
