@@ -66,7 +66,8 @@ def test_hostile_feeds_get_a_reason_each_and_memory_stays_bounded(
     kafka_bootstrap: str, topics: Topics, server: FeedServer
 ) -> None:
     config = feeds_config({path.strip("/"): server.url(path) for path in server.routes})
-    limits = FetchLimits(max_bytes=LIMIT, deadline=5.0, read_timeout=2.0)
+    # Generous for a loaded 2-core CI machine (tracemalloc slows every fetch); the trickle is still cut by it.
+    limits = FetchLimits(max_bytes=LIMIT, deadline=12.0, read_timeout=4.0)
     metrics = PollerMetrics(CollectorRegistry())
     tracemalloc.start()
     try:
@@ -89,7 +90,7 @@ def test_hostile_feeds_get_a_reason_each_and_memory_stays_bounded(
     assert got["empty"] == (0, "empty")
     assert got["error"] == (0, "http_500")
     assert got["busy"] == (0, "http_429")
-    assert elapsed < 20, "the trickling server held the poll past its deadline"
+    assert elapsed < 30, "the trickling server held the poll past its deadline"
     # Three bodies cut at 2 MB while other feeds parse: far below what the endless body or the gzip bomb
     # (50 MB decompressed) would take without the cap.
     assert peak < 30 * 1024 * 1024, f"peak traced memory {peak / 1e6:.0f} MB"
