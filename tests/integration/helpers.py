@@ -34,15 +34,16 @@ def service_env(bootstrap: str, topics: Topics, tmp_path: Path, **extra: str) ->
         "NEWSWATCH_APP_ID": topics.app_id,
         "NEWSWATCH_DATA_DIR": str(tmp_path / "faust"),
         "NEWSWATCH_WORKER_WEB_PORT": str(free_port()),
+        "NEWSWATCH_TOPIC_PARTITIONS": str(topics.partitions),
         **extra,
     }
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """A real Faust worker process (``newswatch worker``), logging to ``log``."""
+def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """A real Faust worker process (``newswatch worker [args]``), logging to ``log``."""
     with open(log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "newswatch", "worker"],
+            [sys.executable, "-m", "newswatch", "worker", *args],
             env=env,
             cwd=ROOT,
             stdout=out,
