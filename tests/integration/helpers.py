@@ -111,3 +111,39 @@ def collect(
     finally:
         consumer.close()
     return messages
+
+
+class AlertWatch:
+    """An open reader of one alert topic (all partitions, from the start) that tests poll as a stream goes on."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = KafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None, enable_auto_commit=False
+        )
+        self.alerts: list[dict[str, Any]] = []
+
+    def wait(
+        self,
+        until: Callable[[list[dict[str, Any]]], bool],
+        *,
+        timeout: float,
+        watch: list[subprocess.Popen[bytes]] | None = None,
+    ) -> bool:
+        """Read until ``until(alerts so far)`` holds (True) or ``timeout`` passes or a watched process exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for records in self.consumer.poll(timeout_ms=500).values():
+                self.alerts.extend(json.loads(r.value) for r in records)
+            if until(self.alerts):
+                return True
+            if any(proc.poll() is not None for proc in watch or []):
+                return False
+        return False
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def log_tail(*logs: Path, chars: int = 3000) -> str:
+    """The ends of some process logs, for an assertion message."""
+    return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-chars:]}" for log in logs if log.exists())

@@ -1,0 +1,105 @@
+"""Scale-out on the real broker: workers joining and leaving one app id lose no alert and keep one per story."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from matcher import Matcher, load_rules
+from newswatch.settings import Settings
+from tests.conftest import make_topics
+from tests.integration.article_stream import (
+    SteadyProducer,
+    conflicting_ids,
+    copies_not_updating_their_original,
+    covered,
+    expected_pairs,
+    real_articles,
+    story_copies,
+)
+from tests.integration.helpers import AlertWatch, free_port, log_tail, service_env, start_worker, stop
+
+pytestmark = pytest.mark.integration
+
+PARTITIONS = 8  # the deployment default: this is the test that runs newswatch as deployed
+
+
+def assigned_articles_partitions(log: Path, topic: str) -> list[str]:
+    """The articles-topic partition sets Faust logged as assigned to a worker, in order (e.g. ``{0-3}``)."""
+    text = log.read_text(errors="replace")
+    found = []  # Faust prints the assignment as a table after this line, ending with "for group"
+    for block in text.split("Setting newly assigned partitions")[1:]:
+        table = block.split("for group")[0]
+        match = re.search(rf"\|\s*{re.escape(topic)}\s*\|\s*(\{{[^}}]*\}})", table)
+        found.append(match.group(1) if match else "{}")
+    return found
+
+
+def wait_assigned(log: Path, topic: str, timeout: float) -> bool:
+    """Wait until a worker's log shows it was given some partitions of ``topic``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(found != "{}" for found in assigned_articles_partitions(log, topic)):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+@pytest.mark.parametrize(
+    "count",
+    [pytest.param(1000, id="1000-articles"), pytest.param(5000, id="5000-articles", marks=pytest.mark.slow)],
+)
+def test_a_worker_joining_and_another_leaving_lose_no_alert_and_keep_one_per_story(
+    kafka_bootstrap: str, tmp_path: Path, shared_data: Path, request: pytest.FixtureRequest, count: int
+) -> None:
+    topics = make_topics(kafka_bootstrap, request.node.name, PARTITIONS)
+    matcher = Matcher(load_rules(Settings().rules_path))
+    articles = real_articles(shared_data, count)
+    # Copies of early stories come last: whichever worker then owns their rule's partition must know, from the
+    # rule-state table restored from its changelog, that the story was already alerted (by worker A).
+    copies = story_copies(matcher, articles, 20)
+    stream = articles + copies
+    expected = expected_pairs(matcher, stream)
+    assert len(expected) > count // 20, "the rule pack should match a fair share of real articles"
+
+    env = service_env(kafka_bootstrap, topics, tmp_path)
+    log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
+    watch = AlertWatch(kafka_bootstrap, topics.alerts)
+    # The whole stream takes ~40 s (1,000) to ~100 s (5,000) to arrive, well within what one worker keeps up
+    # with, so each step below happens while articles keep coming.
+    feed = SteadyProducer(kafka_bootstrap, topics.articles, stream, per_second=max(25.0, count / 100))
+    worker_a = start_worker(env, log_a, "--web-port", str(free_port()))
+    worker_b = None
+    try:
+        assert wait_assigned(log_a, topics.articles, timeout=60), log_tail(log_a)
+        feed.start()
+        assert feed.wait_sent(len(stream) * 3 // 10, timeout=120)
+        # B joins the same app id (consumer group) mid-stream: the group rebalances and B takes half.
+        worker_b = start_worker(env, log_b, "--web-port", str(free_port()))
+        assert wait_assigned(log_b, topics.articles, timeout=60), log_tail(log_a, log_b)
+        assert feed.wait_sent(len(stream) * 13 // 20, timeout=120)
+        stop(worker_a)  # SIGTERM mid-stream: A hands its partitions back; B takes them over with their table state
+        assert worker_a.returncode != -signal.SIGKILL, "worker A did not stop within 30 s of SIGTERM"
+        feed.join(240)
+        assert feed.error is None and feed.sent == len(stream), feed.error
+        done = watch.wait(lambda got: covered(got) >= expected, timeout=240, watch=[worker_b])
+        if done:  # anything sent twice around the handover arrives within moments
+            watch.wait(lambda got: False, timeout=3)
+    finally:
+        for worker in (worker_a, worker_b):
+            if worker is not None:
+                stop(worker)
+        watch.close()
+    alerts = watch.alerts
+    missing = expected - covered(alerts)
+    assert missing == set(), f"{len(missing)} of {len(expected)} matches missing\n{log_tail(log_a, log_b)}"
+    assert conflicting_ids(alerts) == {}
+    assert copies_not_updating_their_original(matcher, copies, alerts) == []
+    # The handover really happened: B shared the articles partitions with A, then held all eight.
+    b_sets = assigned_articles_partitions(log_b, topics.articles)
+    assert len(b_sets) >= 2 and b_sets[0] not in ("{}", f"{{0-{PARTITIONS - 1}}}"), b_sets
+    assert b_sets[-1] == f"{{0-{PARTITIONS - 1}}}", b_sets
