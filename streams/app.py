@@ -25,10 +25,10 @@ app = faust.App(
     topic_allow_declare=True,
     producer_acks=-1,
     processing_guarantee=settings.processing_guarantee,
-    # Back-pressure. Faust pauses fetching a partition once this many of its messages wait for an agent, so a
+    # Back-pressure. Faust stops fetching for a stream once this many of its messages wait for the agent, so a
     # burst stays on Kafka (as consumer lag) instead of in memory. Faust's default is 4,096; an article may be
-    # up to 1 MB, so 1,024 keeps the worst case of one stream's buffer an order of magnitude lower while still
-    # far above what one classify step takes per loop (measured in bench/RESULTS.md "Burst").
+    # up to 1 MB, so 1,024 quarters the worst case while still holding two full polls (below) of work, enough
+    # that the agent never waits for a fetch (peak RSS under a 50,000-article burst: bench/RESULTS.md "Burst").
     stream_buffer_maxsize=1024,
     # aiokafka's default hands over everything one fetch returned (up to 1 MB per partition); cap each poll so
     # the consumer loop returns often enough to commit and to notice a rebalance.
