@@ -200,7 +200,7 @@ def test_topics_command_creates_the_topics_with_the_given_layout(kafka_bootstrap
     try:
         names = [env["NEWSWATCH_ARTICLES_TOPIC"], env["NEWSWATCH_ALERTS_TOPIC"]]
         described = admin.describe_topics(names)
-        assert {t["topic"]: len(t["partitions"]) for t in described} == dict.fromkeys(names, 3)
+        assert {t["name"]: len(t["partitions"]) for t in described} == dict.fromkeys(names, 3)
         configs = admin.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, n, ["min.insync.replicas"]) for n in names]
         )
