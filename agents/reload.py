@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from agents.classify import export_rule_set, live_rules
-from newswatch.kafka_admin import ensure_topics
-from newswatch.settings import get_settings
+from newswatch.kafka_admin import ensure_service_topics
 from streams.app import app, metrics
 
 CHECK_EVERY = 2.0  # seconds; a stat() of each rule file, cheap enough to do often
@@ -22,11 +21,8 @@ async def reload_rules() -> None:
     """Swap in changed rules between two articles; an invalid edit keeps the last good rules and raises a metric."""
     had_error = live_rules.error
     if live_rules.refresh():
-        settings = get_settings()
         # A rule may name a new topic: create it before the first alert goes there.
-        await asyncio.to_thread(
-            ensure_topics, settings.kafka_bootstrap, rule_topics(), partitions=settings.topic_partitions
-        )
+        await asyncio.to_thread(ensure_service_topics, rule_topics())
         export_rule_set()
         metrics.rule_reloads.labels("ok").inc()
     elif live_rules.error and live_rules.error != had_error:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from matcher.cli import classify, rules_app
 from newswatch.console import fail
-from newswatch.kafka_admin import KafkaUnavailable, ensure_topics
+from newswatch.kafka_admin import KafkaUnavailable, ensure_service_topics
 from newswatch.kafka_local import LocalKafka, LocalKafkaError, answers
 from newswatch.settings import get_settings
 from newswatch.yamlconf import ConfigError
@@ -64,6 +66,18 @@ def kafka_status() -> None:
     raise typer.Exit(0 if ok else 1)
 
 
+def _override(**values: object) -> None:
+    """Let a command-line option win over its NEWSWATCH_* variable, for this process and its imports.
+
+    Settings are read once per process (``get_settings`` is cached, and ``streams.app`` reads them at import),
+    so the option is written to the environment and the cache cleared before anything reads them again.
+    """
+    for name, value in values.items():
+        if value is not None:
+            os.environ[f"NEWSWATCH_{name.upper()}"] = str(value)
+    get_settings.cache_clear()
+
+
 def _topics() -> list[str]:
     """The topics poller and worker write to (Faust creates its own internal and changelog topics)."""
     settings = get_settings()
@@ -75,11 +89,30 @@ def _topics() -> list[str]:
 
 
 @app.command()
-def topics() -> None:
-    """Create newswatch's topics (with NEWSWATCH_TOPIC_PARTITIONS partitions) if they do not exist yet."""
+def topics(
+    partitions: Annotated[
+        int | None, typer.Option(min=1, help="Partitions per topic (default: NEWSWATCH_TOPIC_PARTITIONS, 8).")
+    ] = None,
+    replication_factor: Annotated[
+        int | None,
+        typer.Option(min=1, help="Copies of each topic (default: NEWSWATCH_TOPIC_REPLICATION_FACTOR, 1)."),
+    ] = None,
+    min_insync_replicas: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="min.insync.replicas of each topic; 0 = broker default (NEWSWATCH_TOPIC_MIN_INSYNC_REPLICAS)."
+        ),
+    ] = None,
+) -> None:
+    """Create newswatch's topics if they do not exist yet (an existing topic is left as it is)."""
+    _override(
+        topic_partitions=partitions,
+        topic_replication_factor=replication_factor,
+        topic_min_insync_replicas=min_insync_replicas,
+    )
     settings = get_settings()
     try:
-        created = ensure_topics(settings.kafka_bootstrap, _topics(), partitions=settings.topic_partitions)
+        created = ensure_service_topics(_topics(), settings)
         ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
     except KafkaUnavailable as exc:
         fail(str(exc))
@@ -89,14 +122,30 @@ def topics() -> None:
 @app.command()
 def worker(
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
+    web_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Port of /metrics and Faust's web views (default: NEWSWATCH_WORKER_WEB_PORT, 6066); "
+            "give each worker on one host its own.",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Parent of the worker's Faust folder, worker-<web port> (default: NEWSWATCH_DATA_DIR)."),
+    ] = None,
 ) -> None:
-    """Run the Faust worker: classify articles and send alerts."""
+    """Run the Faust worker: classify articles and send alerts. Workers with one app id share the partitions."""
+    # Before `import agents`: streams.app reads the port and folder when it is imported.
+    _override(worker_web_port=web_port, data_dir=data_dir)
     settings = get_settings()
+    settings.worker_data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     try:
         import agents  # noqa: F401 - registers the agents with the app; loads (and checks) the rules once
         from agents.reload import rule_topics
 
-        ensure_topics(settings.kafka_bootstrap, _topics() + rule_topics(), partitions=settings.topic_partitions)
+        ensure_service_topics(_topics() + rule_topics(), settings)
     except (ConfigError, KafkaUnavailable) as exc:
         fail(str(exc))
     from streams.app import app as faust_app

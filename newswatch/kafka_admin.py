@@ -6,6 +6,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
+from newswatch.settings import Settings, get_settings
+
 # kafka-python 3 reports "no broker answered" as a bootstrap timeout or a connection error.
 UNREACHABLE = (KafkaTimeoutError, KafkaConnectionError, OSError)
 
@@ -60,3 +62,25 @@ def ensure_topics(
         return missing
     finally:
         admin.close()
+
+
+def ensure_service_topics(names: list[str], settings: Settings | None = None) -> list[str]:
+    """Create newswatch's own topics with the deployment's partitions, replication and ``min.insync.replicas``.
+
+    Every process that creates topics (``newswatch topics``, the worker, the poller, the rule reloader) goes
+    through here, so a topic is laid out the same whichever process happens to create it first.
+    """
+    settings = settings or get_settings()
+    config = (
+        {"min.insync.replicas": str(settings.topic_min_insync_replicas)} if settings.topic_min_insync_replicas else {}
+    )
+    # Alert topics (`alerts` and the rules' own, named `alerts.*`) keep their own retention: subscribers replay them.
+    alerts = {**config, "retention.ms": str(settings.alerts_retention_hours * 3600 * 1000)}
+    alert_topics = {name for name in names if name.split(".")[0] == settings.alerts_topic}
+    return ensure_topics(
+        settings.kafka_bootstrap,
+        names,
+        partitions=settings.topic_partitions,
+        replication=settings.topic_replication_factor,
+        configs={name: alerts if name in alert_topics else config for name in names},
+    )

@@ -21,11 +21,21 @@ class Settings(BaseSettings):
     app_id: str = "newswatch"
     feeds_file: Path = ROOT / "config" / "feeds.yaml"
     rules_path: Path = ROOT / "config" / "rules"
-    # Faust keeps its local table state here; one folder per worker process.
+    # Faust keeps its local table state here; one folder per worker process (`newswatch worker --web-port N`
+    # alone gives each worker on a host its own folder, see newswatch/cli.py).
     data_dir: Path = ROOT / ".cache" / "faust"
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
-    topic_partitions: int = 1
+    # Partitions of `articles`, `alerts`, the rule topics, the matches topic and the rule-state table: the most
+    # workers that can share the work. Every process of one deployment must use the same value (the table's
+    # partitions must equal the matches topic's), and a topic's count only ever grows (see docs/scaling.md).
+    # How long Kafka keeps alerts (`alerts` and the rules' `alerts.*` topics); subscribers can replay within it.
+    alerts_retention_hours: int = 24 * 14
+    topic_partitions: int = 8
+    # Copies of each topic newswatch creates, and the in-sync copies an acks=all write needs (0: broker default).
+    # One broker locally; a production cluster uses 3 and 2 (docker-compose.cluster.yml).
+    topic_replication_factor: int = 1
+    topic_min_insync_replicas: int = 0
     # Matches of one rule for the same story within this many seconds raise one alert (later sources: updates).
     story_window_seconds: float = 86_400.0
     # "at_least_once" (default; duplicates keep their alert_id) or "exactly_once" (Kafka transactions).
@@ -39,6 +49,11 @@ class Settings(BaseSettings):
     poller_concurrency: int = 20
     poller_max_bytes: int = 10 * 1024 * 1024
     poller_refuse_private: bool = False
+
+    @property
+    def worker_data_dir(self) -> Path:
+        """This worker's own Faust folder: one per web port, so workers sharing a host never share a folder."""
+        return self.data_dir / f"worker-{self.worker_web_port}"
 
 
 @lru_cache

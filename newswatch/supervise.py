@@ -11,7 +11,7 @@ from types import FrameType
 
 from alerts.tail import tail
 from matcher import load_rules
-from newswatch.kafka_admin import ensure_topics
+from newswatch.kafka_admin import ensure_service_topics
 from newswatch.kafka_local import LocalKafka, answers
 from newswatch.prometheus_local import start_prometheus
 from newswatch.settings import ROOT, get_settings
@@ -69,11 +69,7 @@ def run_local(echo=print) -> int:
         else:
             echo(f"starting local Kafka on {kafka.bootstrap} ...")
             started_kafka = kafka.up()
-        ensure_topics(
-            settings.kafka_bootstrap,
-            [settings.articles_topic, settings.alerts_topic],
-            partitions=settings.topic_partitions,
-        )
+        ensure_service_topics([settings.articles_topic, settings.alerts_topic], settings)
         children = [_spawn("worker", "worker"), _spawn("poller", "poll")]
         prometheus = start_prometheus(log=LOG_DIR / "prometheus.log")
         if prometheus is not None:

@@ -30,7 +30,7 @@ def poll(
     shard: Annotated[str, typer.Option(help="This poller's share of the feeds, i/n (i from 0); see README.")] = "0/1",
 ) -> None:
     """Poll the feeds and produce each new item to the articles topic (a service unless --once)."""
-    from newswatch.kafka_admin import KafkaUnavailable, ensure_topics
+    from newswatch.kafka_admin import KafkaUnavailable, ensure_service_topics
     from newswatch.settings import get_settings
     from newswatch.yamlconf import ConfigError
     from poller.config import load_feeds
@@ -46,11 +46,7 @@ def poll(
     try:
         share = Shard.parse(shard)
         config = load_feeds(feeds or settings.feeds_file)
-        ensure_topics(
-            settings.kafka_bootstrap,
-            [settings.articles_topic, settings.alerts_topic],
-            partitions=settings.topic_partitions,
-        )
+        ensure_service_topics([settings.articles_topic, settings.alerts_topic], settings)
         ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
         states = read_states(settings.kafka_bootstrap, settings.feed_state_topic)
         metrics = PollerMetrics()

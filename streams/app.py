@@ -15,15 +15,24 @@ app = faust.App(
     settings.app_id,
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",
-    datadir=str(settings.data_dir),
+    datadir=str(settings.worker_data_dir),
     web_port=settings.worker_web_port,
     web_host=settings.worker_web_host,
     topic_partitions=settings.topic_partitions,
-    topic_replication_factor=1,
+    # Faust creates the matches topic and the table's changelog itself: same copies as newswatch's own topics.
+    topic_replication_factor=settings.topic_replication_factor,
     # Topics are created by `newswatch worker` before the app starts (see newswatch.kafka_admin).
     topic_allow_declare=True,
     producer_acks=-1,
     processing_guarantee=settings.processing_guarantee,
+    # Back-pressure. Faust stops fetching for a stream once this many of its messages wait for the agent, so a
+    # burst stays on Kafka (as consumer lag) instead of in memory. Faust's default is 4,096; an article may be
+    # up to 1 MB, so 1,024 quarters the worst case while still holding two full polls (below) of work, enough
+    # that the agent never waits for a fetch (peak RSS under a 50,000-article burst: bench/RESULTS.md "Burst").
+    stream_buffer_maxsize=1024,
+    # aiokafka's default hands over everything one fetch returned (up to 1 MB per partition); cap each poll so
+    # the consumer loop returns often enough to commit and to notice a rebalance.
+    broker_max_poll_records=500,
 )
 
 # Faust's own stream/table/producer metrics (newswatch_faust_*) and ours share one registry and are

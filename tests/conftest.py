@@ -42,21 +42,33 @@ def kafka_bootstrap() -> Iterator[str]:
         kafka.down()
 
 
+# Most tests run one worker, for which one partition is enough and quickest to assign and recover; the
+# scale-out tests (tests/integration/test_scaling.py) use the deployment default of 8.
+TEST_PARTITIONS = 1
+
+
 @dataclass(frozen=True)
 class Topics:
-    """Topic names private to one test, so tests never read each other's messages."""
+    """Topic names private to one test, so tests never read each other's messages, and their partition count
+    (``service_env`` hands it to the processes, so the matches topic and the table get the same)."""
 
     articles: str
     alerts: str
     app_id: str
+    partitions: int = TEST_PARTITIONS
+
+
+def make_topics(bootstrap: str, name: str, partitions: int = TEST_PARTITIONS) -> Topics:
+    """Fresh topics named after ``name`` (a test's), created with ``partitions`` partitions."""
+    from newswatch.kafka_admin import ensure_topics
+
+    suffix = f"{name[:30]}-{uuid.uuid4().hex[:8]}".replace("[", "-").replace("]", "")
+    names = Topics(f"articles-{suffix}", f"alerts-{suffix}", f"newswatch-test-{suffix}", partitions)
+    ensure_topics(bootstrap, [names.articles, names.alerts], partitions=partitions)
+    return names
 
 
 @pytest.fixture
 def topics(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Topics:
     """Fresh, created topics for this test."""
-    from newswatch.kafka_admin import ensure_topics
-
-    suffix = f"{request.node.name[:30]}-{uuid.uuid4().hex[:8]}".replace("[", "-").replace("]", "")
-    names = Topics(f"articles-{suffix}", f"alerts-{suffix}", f"newswatch-test-{suffix}")
-    ensure_topics(kafka_bootstrap, [names.articles, names.alerts])
-    return names
+    return make_topics(kafka_bootstrap, request.node.name)

@@ -37,15 +37,16 @@ def service_env(bootstrap: str, topics: Topics, tmp_path: Path, **extra: str) ->
         "NEWSWATCH_APP_ID": topics.app_id,
         "NEWSWATCH_DATA_DIR": str(tmp_path / "faust"),
         "NEWSWATCH_WORKER_WEB_PORT": str(free_port()),
+        "NEWSWATCH_TOPIC_PARTITIONS": str(topics.partitions),
         **extra,
     }
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """A real Faust worker process (``newswatch worker``), logging to ``log``."""
+def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """A real Faust worker process (``newswatch worker [args]``), logging to ``log``."""
     with open(log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "newswatch", "worker"],
+            [sys.executable, "-m", "newswatch", "worker", *args],
             env=env,
             cwd=ROOT,
             stdout=out,
@@ -116,3 +117,39 @@ def collect(
         if isinstance(message, dict) and "alert_id" in message:
             jsonschema.validate(message, ALERT_SCHEMA)
     return messages
+
+
+class AlertWatch:
+    """An open reader of one alert topic (all partitions, from the start) that tests poll as a stream goes on."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = KafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None, enable_auto_commit=False
+        )
+        self.alerts: list[dict[str, Any]] = []
+
+    def wait(
+        self,
+        until: Callable[[list[dict[str, Any]]], bool],
+        *,
+        timeout: float,
+        watch: list[subprocess.Popen[bytes]] | None = None,
+    ) -> bool:
+        """Read until ``until(alerts so far)`` holds (True) or ``timeout`` passes or a watched process exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for records in self.consumer.poll(timeout_ms=500).values():
+                self.alerts.extend(json.loads(r.value) for r in records)
+            if until(self.alerts):
+                return True
+            if any(proc.poll() is not None for proc in watch or []):
+                return False
+        return False
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def log_tail(*logs: Path, chars: int = 3000) -> str:
+    """The ends of some process logs, for an assertion message."""
+    return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-chars:]}" for log in logs if log.exists())

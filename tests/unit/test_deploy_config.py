@@ -105,3 +105,47 @@ def test_compose_mounts_the_files_the_services_read() -> None:
         host = volume.split(":")[0]
         assert (ROOT / host).exists(), volume
     assert Path(ROOT / "Dockerfile").exists()
+
+
+def load_cluster_compose() -> dict:
+    return YAML(typ="safe").load((ROOT / "docker-compose.cluster.yml").read_text())
+
+
+def test_cluster_compose_matches_the_compose_specification() -> None:
+    schema_path = ROOT / ".cache" / "compose-spec.json"
+    assert schema_path.exists(), "run `make install` (scripts/fetch-compose-schema) first"
+    jsonschema.validate(load_cluster_compose(), json.loads(schema_path.read_text()))
+
+
+def test_cluster_compose_runs_three_kraft_brokers_of_the_local_version() -> None:
+    from newswatch.kafka_local import LocalKafka
+
+    services = load_cluster_compose()["services"]
+    brokers = {name: s for name, s in services.items() if name.startswith("kafka-")}
+    assert len(brokers) == 3
+    voters = {s["environment"]["KAFKA_CONTROLLER_QUORUM_VOTERS"] for s in brokers.values()}
+    assert voters == {"1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"}
+    assert {s["environment"]["KAFKA_NODE_ID"] for s in brokers.values()} == {1, 2, 3}
+    assert len({s["environment"]["CLUSTER_ID"] for s in brokers.values()}) == 1
+    for broker in brokers.values():
+        env = broker["environment"]
+        assert broker["image"] == f"apache/kafka:{LocalKafka().kafka_version()}"
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert (env["KAFKA_DEFAULT_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == (3, 2)
+
+
+def test_cluster_compose_creates_and_uses_replicated_topics() -> None:
+    from newswatch.settings import Settings
+
+    services = load_cluster_compose()["services"]
+    command = services["topics"]["command"]
+    assert command[command.index("--replication-factor") + 1] == "3"
+    assert command[command.index("--min-insync-replicas") + 1] == "2"
+    for name in ("poller-0", "poller-1", "worker"):
+        settings = Settings(
+            **{k.removeprefix("NEWSWATCH_").lower(): v for k, v in services[name]["environment"].items()}
+        )
+        assert settings.kafka_bootstrap.count(",") == 2, name
+        assert (settings.topic_replication_factor, settings.topic_min_insync_replicas) == (3, 2), name
+        assert settings.topic_partitions == 8, name
+    assert {services[p]["command"][-1] for p in ("poller-0", "poller-1")} == {"0/2", "1/2"}

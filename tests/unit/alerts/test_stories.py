@@ -97,3 +97,21 @@ def test_two_snapshots_of_a_real_feed_alert_each_story_once(shared_data: Path) -
     # 28 of the second poll's 32 links were in the first; 3 of those came back with a new guid (an update)
     assert second.count("alert") == 4
     assert second.count("update") == 3
+
+
+def test_a_rule_state_stays_one_changelog_message_however_many_sourced_stories() -> None:
+    """Every change of a rule's state is one Kafka message (1 MB at most by default): oldest stories go first."""
+    import json
+
+    from alerts.stories import MAX_STORIES_BYTES
+
+    state: dict = {}
+    long_url = "https://news.example/" + "x" * 2000  # ~10 kB per story with its sources: 300 make 3 MB
+    for i in range(300):
+        story = {**SEED, "id": f"s{i}", "url": f"{long_url}/{i}", "title": f"story number {i} " * 8, "content": str(i)}
+        run(state, story, i)
+        for copy in range(3):  # other sources of the same story: updates that grow its sources list
+            run(state, {**story, "id": f"s{i}-{copy}", "source": f"Outlet {copy}"}, i)
+    assert len(json.dumps(state).encode()) <= MAX_STORIES_BYTES + 1_000
+    assert state["stories"][-1]["alert_id"] == alert_id("s299", "r")  # the newest are the ones kept
+    assert run(state, {**SEED, "id": "again", "url": f"{long_url}/299"}, 300) == "update"
