@@ -47,19 +47,32 @@ class LiveRules:
         self.version = version_of(self.path)
         self.error: str | None = None
 
-    def refresh(self) -> bool:
-        """Reload if any rule file was added, removed or changed; True when a new rule set became active."""
+    def check(self) -> Matcher | None:
+        """A new matcher when rule files were added, removed or changed and are valid, else None.
+
+        It is not active until ``activate``: the caller can first prepare what the new rules need (their topics).
+        """
         stamp = _stamp(self.path)
         if stamp == self._stamp:
-            return False
+            return None
         self._stamp = stamp
         try:
-            matcher = Matcher(load_rules(self.path))
+            return Matcher(load_rules(self.path))
         except ConfigError as exc:
             if str(exc) != self.error:
                 log.error("rule files are invalid; keeping the last good rules (version %s):\n%s", self.version, exc)
             self.error = str(exc)
-            return False
+            return None
+
+    def refresh(self) -> bool:
+        """``check`` and ``activate`` in one step; True when a new rule set became active."""
+        matcher = self.check()
+        if matcher is not None:
+            self.activate(matcher)
+        return matcher is not None
+
+    def activate(self, matcher: Matcher) -> None:
+        """Make ``matcher`` (from ``check``) the active rule set."""
         self.matcher, self.version, self.error = matcher, version_of(self.path), None
         log.info(
             "rules reloaded: version %s, %d events, %d actors",
@@ -67,4 +80,3 @@ class LiveRules:
             len(matcher.rules.events),
             len(matcher.rules.actors),
         )
-        return True

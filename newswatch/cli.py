@@ -11,7 +11,7 @@ import typer
 
 from matcher.cli import classify, rules_app
 from newswatch.console import fail
-from newswatch.kafka_admin import KafkaUnavailable, ensure_service_topics
+from newswatch.kafka_admin import KafkaUnavailable, ensure_service_topics, ensure_topics
 from newswatch.kafka_local import LocalKafka, LocalKafkaError, answers
 from newswatch.settings import get_settings
 from newswatch.yamlconf import ConfigError
@@ -144,8 +144,21 @@ def worker(
     try:
         import agents  # noqa: F401 - registers the agents with the app; loads (and checks) the rules once
         from agents.reload import rule_topics
+        from streams.tables import rule_state
+        from streams.topics import matches_topic
 
-        ensure_service_topics(_topics() + rule_topics(), settings)
+        # Faust would create its internal topics (matches, the table's changelog) itself, but a second worker
+        # starting at the same moment can join the group before that and is then never assigned them (aiokafka
+        # only subscribes to topics that exist when it joins): so they are created here, before Faust starts.
+        ensure_service_topics([*_topics(), *rule_topics(), matches_topic.get_topic_name()], settings)
+        changelog = rule_state.changelog_topic.get_topic_name()
+        ensure_topics(
+            settings.kafka_bootstrap,
+            [changelog],
+            partitions=settings.topic_partitions,
+            replication=settings.topic_replication_factor,
+            configs={changelog: {"cleanup.policy": "compact"}},
+        )
     except (ConfigError, KafkaUnavailable) as exc:
         fail(str(exc))
     from streams.app import app as faust_app
