@@ -6,59 +6,27 @@ import json
 import signal
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer
 
-from alerts.build import alert_id
 from matcher import Matcher, load_rules
 from newswatch.settings import Settings
 from tests.conftest import SAMPLES, Topics
+from tests.integration.article_stream import (
+    copies_not_updating_their_original,
+    covered,
+    expected_pairs,
+    produce,
+    real_articles,
+    story_copies,
+)
 from tests.integration.helpers import collect, service_env, start_worker, stop
 from tests.integration.test_pipeline import SEED_EVENTS, poll_once
 
 pytestmark = pytest.mark.integration
-
-
-def real_articles(shared_data: Path, count: int) -> list[dict[str, Any]]:
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    out = []
-    with open(shared_data / "articles" / "articles.jsonl", encoding="utf-8") as lines:
-        for line in lines:
-            row = json.loads(line)
-            out.append(
-                {
-                    "schema_version": 1,
-                    "id": row["id"],
-                    "title": row.get("title") or "",
-                    "content": (row.get("text") or "")[:20_000],
-                    "url": row.get("url"),
-                    "source": row.get("source"),
-                    "feed_id": row.get("source"),
-                    "feed_tags": {},
-                    "published": None,
-                    "fetched_at": now,
-                }
-            )
-            if len(out) == count:
-                break
-    return out
-
-
-def produce(bootstrap: str, topic: str, articles: list[dict[str, Any]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
-    for article in articles:
-        producer.send(topic, key=article["id"].encode(), value=json.dumps(article).encode())
-    producer.flush(60)
-    producer.close()
-
-
-def covered(alerts: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    """(article id, rule id) pairs some alert or update accounts for."""
-    return {(s["article_id"], a["rule"]["id"]) for a in alerts if a["kind"] != "escalation" for s in a["sources"]}
 
 
 def test_sigkill_mid_stream_loses_no_alert_and_restores_table_state(
@@ -66,16 +34,12 @@ def test_sigkill_mid_stream_loses_no_alert_and_restores_table_state(
 ) -> None:
     articles = real_articles(shared_data, 2000)
     matcher = Matcher(load_rules(Settings().rules_path))
-    matched = [a for a in articles if matcher.match(a)]
-    assert len(matched) > 100
+    assert sum(1 for a in articles if matcher.match(a)) > 100
     # Copies of early matching stories, at the end of the stream: after the restart they must be recognised as
     # stories already alerted, which only the table state restored from its changelog can tell.
-    copies = [
-        {**a, "id": f"copy-{a['id']}", "url": f"https://copy.example/{i}", "source": "Copy Desk"}
-        for i, a in enumerate(matched[:20])
-    ]
+    copies = story_copies(matcher, articles, 20)
     stream = articles + copies
-    expected = {(a["id"], m.rule.id) for a in stream for m in matcher.match(a)}
+    expected = expected_pairs(matcher, stream)
     produce(kafka_bootstrap, topics.articles, stream)
 
     env = service_env(kafka_bootstrap, topics, tmp_path)
@@ -105,17 +69,7 @@ def test_sigkill_mid_stream_loses_no_alert_and_restores_table_state(
         by_id.setdefault((alert["alert_id"], alert["revision"]), []).append(alert)
     for dupes in by_id.values():  # a duplicate is the same alert again, never a different one under that id
         assert len({(d["rule"]["id"], d["article"]["id"]) for d in dupes}) == 1
-    for copy in copies:
-        original = copy["id"].removeprefix("copy-")
-        for match in matcher.match(copy):
-            updates = [
-                a
-                for a in alerts
-                if a["kind"] == "update"
-                and a["rule"]["id"] == match.rule.id
-                and copy["id"] in {s["article_id"] for s in a["sources"]}
-            ]
-            assert updates and all(u["alert_id"] == alert_id(original, match.rule.id) for u in updates), copy["id"]
+    assert copies_not_updating_their_original(matcher, copies, alerts) == []
 
 
 def test_exactly_once_processing_delivers_each_alert_once(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> None:
