@@ -1,7 +1,7 @@
 """The route agent: one alert per story and rule, escalations, and delivery to the alert topics.
 
-Consumes the matches the classify agent found (keyed by rule id), decides with the rule's state in the
-``rule-state`` table (alerts.stories, alerts.escalation), and sends each alert to ``alerts`` and to the rule's
+Consumes the matches the classify agent found (keyed by rule id), decides with the rule's entries in the
+``route-state`` table (alerts.stories, alerts.escalation), and sends each alert to ``alerts`` and to the rule's
 own topic, keyed by rule id so that a rule's alerts, updates and escalations stay in order.
 """
 
@@ -20,7 +20,7 @@ from alerts.escalation import Escalate, escalation_keys, observe
 from alerts.stories import decide
 from newswatch.settings import get_settings
 from streams.app import app, metrics
-from streams.tables import rule_state
+from streams.tables import route_state
 from streams.topics import alerts_topic, matches_topic, rule_topic
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,10 @@ async def route(stream: StreamT) -> None:
         candidate = json.loads(raw)
         alert, options = candidate["alert"], candidate.get("options") or {}
         rule_id = alert["rule"]["id"]
-        state = dict(rule_state[rule_id])
         now = time.time()
         decision = decide(
-            state,
+            route_state,
+            rule_id,
             alert_id=alert["alert_id"],
             story=candidate["story"],
             now=now,
@@ -69,15 +69,14 @@ async def route(stream: StreamT) -> None:
         per_actor = escalate.pop("per_actor", False)
         if escalate and decision.action in ("alert", "update"):
             source = str(candidate["story"].get("source") or candidate["story"].get("feed_id") or "?")
-            counters = dict(state.get("escalation") or {})
+            counters = dict(route_state.get(f"{rule_id}|escalation") or {})
             for key in escalation_keys(alert, per_actor):
                 counter = dict(counters.get(key) or {})
                 summary = observe(counter, Escalate(**escalate), now=now, source=source)
                 counters[key] = counter
                 if summary:
                     fired.append((key, summary))
-            state["escalation"] = counters
-        rule_state[rule_id] = state  # assignment, not mutation: that is what writes the changelog
+            route_state[f"{rule_id}|escalation"] = counters  # assignment, not mutation: that writes the changelog
         if decision.action == "suppress":
             metrics.suppressed.labels(rule_id, decision.reason).inc()
             continue

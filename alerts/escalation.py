@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MAX_EVENTS = 10_000
+MAX_EVENTS = 1_000  # per rule (and actor): the state is rewritten on each match, so it stays small
 
 
 @dataclass(frozen=True)

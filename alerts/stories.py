@@ -1,28 +1,41 @@
 """One story, one alert: decide whether a match is a new story, a copy of one already alerted, or suppressed.
 
 A story is the same when its URL is the same, its normalised title is the same, or its text's SimHash is within
-a few bits of one already seen (syndicated copies, a re-published item with a new guid). The state for one rule is
-a small JSON-able dict kept in a Faust table keyed by rule id, so it survives restarts through the changelog.
+a few bits of one already seen (syndicated copies, a re-published item with a new guid).
+
+The state lives in a key-value store (the route agent's Faust table, a dict in tests) as many small entries per
+rule rather than one value per rule: every write is one changelog message, and rewriting a whole rule's stories
+on each match cost the worker most of its time under load (bench/RESULTS.md, "Burst"). Per rule ``R``:
+
+- ``R|rule``: the rule's story counter and the time of its last alert (for ``suppress``);
+- ``R|slot|N``: one story (its alert id, fingerprints, sources). Stories fill a ring of ``MAX_STORIES`` slots, so
+  the newest story evicts the oldest and a rule's state stays bounded whatever the news volume;
+- ``R|url|U``, ``R|title|T``: the slot of the story first seen with that URL or title;
+- ``R|fp<i>|B``: the slots whose SimHash has ``B`` as its ``i``-th 16-bit band. Two hashes within 3 bits of each
+  other share at least one of four bands (the pigeonhole principle), so these find every near-duplicate without
+  comparing against every story.
+
+All keys of a rule are written while processing that rule's matches, so they share its partition.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 SIMHASH_BITS = 64
 NEAR_DUPLICATE_BITS = 3  # texts whose fingerprints differ in at most this many bits are one story
-MAX_STORIES = 2_000  # per rule, within the window; bounds the table value whatever the news volume
-# A rule's state is one table value, and every change to it is one changelog message: Kafka refuses messages
-# over 1 MB by default, and a refused changelog write crashes the worker on the same match again after every
-# restart. Stories carry their sources, so 2,000 stories can pass that (a 50,000-article burst did, see
-# bench/RESULTS.md "Burst"); the oldest stories are forgotten first to stay within this many bytes of JSON,
-# which leaves room for the escalation state (alerts.escalation) in the same value.
-MAX_STORIES_BYTES = 400_000
+BANDS = NEAR_DUPLICATE_BITS + 1  # so that a near-duplicate always shares a whole band
+BAND_BITS = SIMHASH_BITS // BANDS
+MAX_STORIES = 5_000  # per rule: the ring's size, the most stories remembered within the window
+MAX_SOURCES = 50  # per story, in its record and in its update messages
+MAX_BAND_SLOTS = 64  # per band value; more only when many distinct stories share 16 bits of fingerprint
+
+Store = MutableMapping[str, Any]
 
 
 def simhash(text: str) -> int:
@@ -76,10 +89,14 @@ class Decision:
     reason: str = ""
 
 
+def _titled(story: dict[str, Any]) -> bool:
+    return len(story["title"] or "") > 20  # short titles ("Live updates") are shared by different stories
+
+
 def _same_story(known: dict[str, Any], story: dict[str, Any]) -> bool:
     if story["url"] and known.get("url") == story["url"]:
         return True
-    if len(story["title"]) > 20 and known.get("title") == story["title"]:
+    if _titled(story) and known.get("title") == story["title"]:
         return True
     return bin(known["fp"] ^ story["fp"]).count("1") <= NEAR_DUPLICATE_BITS
 
@@ -88,8 +105,56 @@ def _source(story: dict[str, Any]) -> dict[str, Any]:
     return {key: story[key] for key in ("source", "feed_id", "url", "article_id")}
 
 
+def _bands(fp: int) -> list[str]:
+    mask = (1 << BAND_BITS) - 1
+    return [f"fp{i}|{fp >> (i * BAND_BITS) & mask:04x}" for i in range(BANDS)]
+
+
+def _index_keys(rule: str, story: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """A story's single-slot index keys (URL, title) and its band keys (lists of slots)."""
+    single = [f"{rule}|url|{story['url']}"] if story["url"] else []
+    if _titled(story):
+        single.append(f"{rule}|title|{story['title']}")
+    return single, [f"{rule}|{band}" for band in _bands(story["fp"])]
+
+
+def _candidates(store: Store, rule: str, story: dict[str, Any]) -> set[int]:
+    single, bands = _index_keys(rule, story)
+    slots = {slot for key in single if (slot := store.get(key)) is not None}
+    for key in bands:
+        slots.update(store.get(key) or ())
+    return slots
+
+
+def _evict(store: Store, rule: str, slot: int, old: dict[str, Any]) -> None:
+    """Drop the index entries of the story leaving ``slot`` (those that still point at it)."""
+    single, bands = _index_keys(rule, old)
+    for key in single:
+        if store.get(key) == slot:
+            del store[key]
+    for key in bands:
+        slots = [s for s in store.get(key) or () if s != slot]
+        if slots:
+            store[key] = slots
+        elif key in store:
+            del store[key]
+
+
+def _remember(store: Store, rule: str, slot: int, record: dict[str, Any]) -> None:
+    old = store.get(f"{rule}|slot|{slot}")
+    if old is not None:
+        _evict(store, rule, slot, old)
+    store[f"{rule}|slot|{slot}"] = record
+    single, bands = _index_keys(rule, record)
+    for key in single:
+        store[key] = slot
+    for key in bands:
+        store[key] = [*(s for s in store.get(key) or () if s != slot), slot][-MAX_BAND_SLOTS:]
+
+
 def decide(
-    state: dict[str, Any],
+    store: Store,
+    rule: str,
     *,
     alert_id: str,
     story: dict[str, Any],
@@ -97,52 +162,41 @@ def decide(
     window: float,
     suppress: float | None = None,
 ) -> Decision:
-    """Decide for one match of one rule, updating ``state`` (that rule's table value) in place.
+    """Decide for one match of ``rule``, updating that rule's entries in ``store``.
 
     ``story``: from ``story_of(article)``; ``window``: seconds a story is remembered; ``suppress``: after an alert,
-    seconds in which new stories of the same rule are not alerted (ElastAlert's ``realert``).
+    seconds in which new stories of the same rule are not alerted (ElastAlert's ``realert``). Entries are replaced,
+    never mutated in place: an assignment is what writes a Faust table's changelog.
     """
-    stories: list[dict[str, Any]] = [s for s in state.get("stories", []) if now - s["first_seen"] <= window]
     source = _source(story)
-    decision: Decision
-    for known in stories:
+    known_stories = []
+    for slot in _candidates(store, rule, story):
+        known = store.get(f"{rule}|slot|{slot}")
+        if known is not None and now - known["first_seen"] <= window:
+            known_stories.append((known["seq"], slot, known))
+    for _, slot, known in sorted(known_stories, key=lambda item: item[0]):  # oldest story first
         seen_ids = {s.get("article_id") for s in known["sources"]}
         if known["alert_id"] == alert_id or story["article_id"] in seen_ids:
-            decision = Decision("resend", known["alert_id"], known["revision"], known["sources"], "redelivered")
-            break
+            return Decision("resend", known["alert_id"], known["revision"], known["sources"], "redelivered")
         if _same_story(known, story):
-            known["sources"] = [*known["sources"], source][:50]
-            known["revision"] += 1
-            decision = Decision("update", known["alert_id"], known["revision"], known["sources"], "same_story")
-            break
-    else:
-        last = state.get("last_alert_at")
-        if suppress and last is not None and now - last < suppress:
-            decision = Decision("suppress", alert_id, 0, [source], "suppress_window")
-        else:
-            stories.append(
-                {
-                    "alert_id": alert_id,
-                    "url": story["url"],
-                    "title": story["title"],
-                    "fp": story["fp"],
-                    "first_seen": now,
-                    "revision": 0,
-                    "sources": [source],
-                }
-            )
-            state["last_alert_at"] = now
-            decision = Decision("alert", alert_id, 0, [source], "new_story")
-    state["stories"] = within_budget(stories[-MAX_STORIES:])
-    return decision
-
-
-def within_budget(stories: list[dict[str, Any]], budget: int = MAX_STORIES_BYTES) -> list[dict[str, Any]]:
-    """The newest stories whose JSON fits in ``budget`` bytes (stories are kept oldest first)."""
-    total, keep = 0, 0
-    for story in reversed(stories):
-        total += len(json.dumps(story)) + 1
-        if total > budget:
-            break
-        keep += 1
-    return stories[len(stories) - max(keep, 1) :]  # the story just decided is always kept
+            known = {**known, "sources": [*known["sources"], source][:MAX_SOURCES], "revision": known["revision"] + 1}
+            store[f"{rule}|slot|{slot}"] = known
+            return Decision("update", known["alert_id"], known["revision"], known["sources"], "same_story")
+    state = dict(store.get(f"{rule}|rule") or {})
+    last = state.get("last_alert_at")
+    if suppress and last is not None and now - last < suppress:
+        return Decision("suppress", alert_id, 0, [source], "suppress_window")
+    seq = state.get("seq", 0)
+    record = {
+        "seq": seq,
+        "alert_id": alert_id,
+        "url": story["url"],
+        "title": story["title"],
+        "fp": story["fp"],
+        "first_seen": now,
+        "revision": 0,
+        "sources": [source],
+    }
+    _remember(store, rule, seq % MAX_STORIES, record)
+    store[f"{rule}|rule"] = {**state, "seq": seq + 1, "last_alert_at": now}
+    return Decision("alert", alert_id, 0, [source], "new_story")

@@ -140,7 +140,12 @@ def burst(bootstrap: str, workers: int, partitions: int, count: int, work: Path)
             stop(proc)
         admin.close()
         consumer.close()
-    run.errors = sum(log.read_text(errors="replace").count("[ERROR]") for log in logs)
+    for log in logs:
+        lines = log.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            if "[ERROR]" in line:
+                run.errors += 1
+                print(f"{log.name}: " + "\n    ".join(lines[i : i + 8]), file=sys.stderr)  # what failed, and where
     return run
 
 

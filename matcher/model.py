@@ -202,7 +202,7 @@ class Examples(Strict):
 class Escalate(Strict):
     """Raise an escalation alert when an event repeats often enough (the route agent counts, alerts/escalation.py)."""
 
-    count: int = Field(gt=1)
+    count: int = Field(gt=1, le=1000)  # alerts.escalation keeps the last 1,000 matches per rule
     distinct_sources: int | None = Field(default=None, gt=0)
     within: Duration
     severity: Severity

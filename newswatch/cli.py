@@ -144,14 +144,14 @@ def worker(
     try:
         import agents  # noqa: F401 - registers the agents with the app; loads (and checks) the rules once
         from agents.reload import rule_topics
-        from streams.tables import rule_state
+        from streams.tables import route_state
         from streams.topics import matches_topic
 
         # Faust would create its internal topics (matches, the table's changelog) itself, but a second worker
         # starting at the same moment can join the group before that and is then never assigned them (aiokafka
         # only subscribes to topics that exist when it joins): so they are created here, before Faust starts.
         ensure_service_topics([*_topics(), *rule_topics(), matches_topic.get_topic_name()], settings)
-        changelog = rule_state.changelog_topic.get_topic_name()
+        changelog = route_state.changelog_topic.get_topic_name()
         ensure_topics(
             settings.kafka_bootstrap,
             [changelog],

@@ -5,16 +5,17 @@ from __future__ import annotations
 from newswatch.settings import get_settings
 from streams.app import app
 
-# Per rule id: the stories alerted within the story window (alerts.stories) and the escalation counts
-# (alerts.escalation). Keyed like the matches topic, so a rule's state lives in the partition that decides it.
-rule_state = app.Table(
-    "rule-state",
-    default=dict,
+# The route agent's state: per rule, its stories (alerts.stories: many small entries, "<rule id>|...") and its
+# escalation counts ("<rule id>|escalation"). Faust writes an entry's changelog message to the partition of the
+# event being processed, and the matches topic is keyed by rule id, so all of a rule's entries live in the
+# partition whose worker decides that rule's matches.
+route_state = app.Table(
+    "route-state",
+    default=None,
     partitions=get_settings().topic_partitions,
     key_type=str,
     # Faust applies changelog messages in batches of this many per partition, when it recovers a partition and
-    # while it keeps a standby copy of another worker's. Its default, 1,000, holds up to 1,000 whole rule states
-    # (each up to ~400 kB, alerts.stories.MAX_STORIES_BYTES) in memory: the burst bench's second worker peaked at
-    # 1.1 GB that way. 50 bounds a batch to ~20 MB per partition (recovery applies smaller batches, more often).
-    recovery_buffer_size=50,
+    # while it keeps a standby copy of another worker's. Entries are small (a story is at most ~10 kB with its 50
+    # sources), so this bounds a batch to a few MB per partition.
+    recovery_buffer_size=500,
 )

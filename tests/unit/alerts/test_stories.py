@@ -23,7 +23,7 @@ SEED = {
 
 def run(state: dict, article: dict, now: float, **kw: float) -> str:
     return decide(
-        state, alert_id=alert_id(article["id"], "r"), story=story_of(article), now=now, window=3600, **kw
+        state, "r", alert_id=alert_id(article["id"], "r"), story=story_of(article), now=now, window=3600, **kw
     ).action
 
 
@@ -44,7 +44,7 @@ def test_same_story_from_another_feed_is_an_update_listing_both_sources() -> Non
         "feed_id": "two",
         "title": SEED["title"].upper() + "!",
     }
-    decision = decide(state, alert_id=alert_id("b7", "r"), story=story_of(copy), now=10, window=3600)
+    decision = decide(state, "r", alert_id=alert_id("b7", "r"), story=story_of(copy), now=10, window=3600)
     assert decision.action == "update" and decision.revision == 1
     assert decision.alert_id == alert_id("a1", "r")  # the original alert's id
     assert [s["source"] for s in decision.sources] == ["One", "Two"]
@@ -99,19 +99,40 @@ def test_two_snapshots_of_a_real_feed_alert_each_story_once(shared_data: Path) -
     assert second.count("update") == 3
 
 
-def test_a_rule_state_stays_one_changelog_message_however_many_sourced_stories() -> None:
-    """Every change of a rule's state is one Kafka message (1 MB at most by default): oldest stories go first."""
+def test_state_stays_small_entries_and_bounded_however_many_stories() -> None:
+    """Each write is one changelog message: entries stay small, and the oldest stories leave with their index."""
     import json
 
-    from alerts.stories import MAX_STORIES_BYTES
+    from alerts import stories
 
     state: dict = {}
-    long_url = "https://news.example/" + "x" * 2000  # ~10 kB per story with its sources: 300 make 3 MB
-    for i in range(300):
+    long_url = "https://news.example/" + "x" * 2000
+    total = stories.MAX_STORIES + 300
+    for i in range(total):
         story = {**SEED, "id": f"s{i}", "url": f"{long_url}/{i}", "title": f"story number {i} " * 8, "content": str(i)}
-        run(state, story, i)
-        for copy in range(3):  # other sources of the same story: updates that grow its sources list
-            run(state, {**story, "id": f"s{i}-{copy}", "source": f"Outlet {copy}"}, i)
-    assert len(json.dumps(state).encode()) <= MAX_STORIES_BYTES + 1_000
-    assert state["stories"][-1]["alert_id"] == alert_id("s299", "r")  # the newest are the ones kept
-    assert run(state, {**SEED, "id": "again", "url": f"{long_url}/299"}, 300) == "update"
+        assert run(state, story, i) == "alert"
+    for copy in range(60):  # other sources of the newest story: updates, its sources list capped
+        run(state, {**story, "id": f"s{i}-{copy}", "source": f"Outlet {copy}"}, total)
+    assert max(len(json.dumps(v)) for v in state.values()) < 150_000
+    assert sum(1 for k in state if "|slot|" in k) == stories.MAX_STORIES
+    assert sum(1 for k in state if "|url|" in k) == stories.MAX_STORIES  # the evicted stories' index is gone
+    assert run(state, {**SEED, "id": "again", "url": f"{long_url}/{total - 1}"}, total) == "update"
+    assert run(state, {**SEED, "id": "old", "url": f"{long_url}/0", "title": "x", "content": "0"}, total) == "alert"
+
+
+def test_near_duplicate_found_through_any_band_of_its_fingerprint() -> None:
+    """A copy whose SimHash differs in 3 bits, one in each of three bands, still meets the original in the fourth."""
+    state: dict = {}
+    story = story_of(SEED)
+    decide(state, "r", alert_id="a", story=story, now=0, window=3600)
+    flipped = story["fp"] ^ (1 << 3) ^ (1 << 20) ^ (1 << 40)
+    copy = {**story, "article_id": "b", "url": "https://elsewhere/", "title": "", "fp": flipped}
+    assert decide(state, "r", alert_id="b", story=copy, now=1, window=3600).action == "update"
+    far = {**copy, "article_id": "c", "fp": flipped ^ (1 << 60)}
+    assert decide(state, "r", alert_id="c", story=far, now=2, window=3600).action == "alert"
+
+
+def test_rules_keep_separate_stories() -> None:
+    state: dict = {}
+    assert decide(state, "r1", alert_id="x1", story=story_of(SEED), now=0, window=3600).action == "alert"
+    assert decide(state, "r2", alert_id="x2", story=story_of(SEED), now=0, window=3600).action == "alert"
