@@ -28,9 +28,10 @@ sys.path.insert(0, str(ROOT))
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 
+from bench.workers import error_lines, group_lag, rss_mb, start_workers, wait_ready  # noqa: E402
 from newswatch.kafka_admin import ensure_topics  # noqa: E402
 from tests.integration.article_stream import real_articles  # noqa: E402
-from tests.integration.helpers import free_port, stop  # noqa: E402
+from tests.integration.helpers import stop  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 PLOT = ROOT / "bench" / "burst-lag.png"
@@ -48,22 +49,6 @@ class Run:
     peak_rss_mb: list[float] = field(default_factory=list)  # VmHWM of each worker
     errors: int = 0  # ERROR lines in the workers' logs
     samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds since first send, lag)
-
-
-def rss_mb(pid: int, field_name: str) -> float:
-    """A memory figure of a process from /proc (VmRSS now, VmHWM its peak), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field_name + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def group_lag(admin: KafkaAdminClient, consumer: KafkaConsumer, group: str, partitions: list[TopicPartition]) -> int:
-    """End offsets minus the group's committed offsets, summed over the topic's partitions."""
-    committed = admin.list_group_offsets({group: partitions}).get(group, {})
-    ends = consumer.end_offsets(partitions)
-    # a partition the group has not committed yet reports -1: all of it is lag
-    return sum(ends[tp] - max(0, committed[tp].offset if tp in committed else 0) for tp in partitions)
 
 
 def produce_burst(bootstrap: str, topic: str, articles: list[bytes], keys: list[bytes]) -> float:
@@ -84,7 +69,6 @@ def burst(bootstrap: str, workers: int, partitions: int, count: int, work: Path)
     articles_topic, alerts_topic = f"articles-{tag}", f"alerts-{tag}"
     ensure_topics(bootstrap, [articles_topic, alerts_topic], partitions=partitions)
     env = {
-        **os.environ,
         "NEWSWATCH_KAFKA_BOOTSTRAP": bootstrap,
         "NEWSWATCH_ARTICLES_TOPIC": articles_topic,
         "NEWSWATCH_ALERTS_TOPIC": alerts_topic,
@@ -92,29 +76,14 @@ def burst(bootstrap: str, workers: int, partitions: int, count: int, work: Path)
         "NEWSWATCH_DATA_DIR": str(work / tag),
         "NEWSWATCH_TOPIC_PARTITIONS": str(partitions),
     }
-    logs = [work / f"{tag}-{i}.log" for i in range(workers)]
-    procs = []
-    for log in logs:
-        with open(log, "wb") as out:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "newswatch", "worker", "--web-port", str(free_port())],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+    procs, logs = start_workers(workers, env, work, tag)
     run = Run(workers)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = KafkaConsumer(bootstrap_servers=bootstrap)
     tps = [TopicPartition(articles_topic, p) for p in range(partitions)]
     try:
         # Wait until every worker has its share, so the burst meets a settled group (as on a real news day).
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not all("Worker ready" in log.read_text() for log in logs):
-            time.sleep(1)
+        wait_ready(logs)
         time.sleep(5)
         start = time.monotonic()
         sampler_done = False
@@ -140,12 +109,7 @@ def burst(bootstrap: str, workers: int, partitions: int, count: int, work: Path)
             stop(proc)
         admin.close()
         consumer.close()
-    for log in logs:
-        lines = log.read_text(errors="replace").splitlines()
-        for i, line in enumerate(lines):
-            if "[ERROR]" in line:
-                run.errors += 1
-                print(f"{log.name}: " + "\n    ".join(lines[i : i + 8]), file=sys.stderr)  # what failed, and where
+    run.errors = error_lines(logs)
     return run
 
 
