@@ -32,7 +32,8 @@ NEAR_DUPLICATE_BITS = 3  # texts whose fingerprints differ in at most this many 
 BANDS = NEAR_DUPLICATE_BITS + 1  # so that a near-duplicate always shares a whole band
 BAND_BITS = SIMHASH_BITS // BANDS
 MAX_STORIES = 5_000  # per rule: the ring's size, the most stories remembered within the window
-MAX_SOURCES = 50  # per story, in its record and in its update messages
+MAX_SOURCES = 50  # per story, listed in its record and in its update messages
+MAX_SEEN = 200  # per story, the article ids remembered to tell a redelivery from a new source
 MAX_BAND_SLOTS = 64  # per band value; more only when many distinct stories share 16 bits of fingerprint
 
 Store = MutableMapping[str, Any]
@@ -186,11 +187,15 @@ def decide(
         if known is not None and now - known["first_seen"] <= window:
             known_stories.append((known["seq"], slot, known))
     for _, slot, known in sorted(known_stories, key=lambda item: item[0]):  # oldest story first
-        seen_ids = {s.get("article_id") for s in known["sources"]}
-        if known["alert_id"] == alert_id or story["article_id"] in seen_ids:
+        if known["alert_id"] == alert_id or story["article_id"] in known["seen"]:
             return Decision("resend", known["alert_id"], known["revision"], known["sources"], "redelivered")
         if _same_story(known, story):
-            known = {**known, "sources": [*known["sources"], source][:MAX_SOURCES], "revision": known["revision"] + 1}
+            known = {
+                **known,
+                "sources": [*known["sources"], source][:MAX_SOURCES],
+                "seen": [*known["seen"], story["article_id"]][-MAX_SEEN:],
+                "revision": known["revision"] + 1,
+            }
             store[f"{rule}|slot|{slot}"] = known
             return Decision("update", known["alert_id"], known["revision"], known["sources"], "same_story")
     state = dict(store.get(f"{rule}|rule") or {})
@@ -207,6 +212,7 @@ def decide(
         "first_seen": now,
         "revision": 0,
         "sources": [source],
+        "seen": [story["article_id"]],
     }
     _remember(store, rule, seq % MAX_STORIES, record)
     store[f"{rule}|rule"] = {**state, "seq": seq + 1, "last_alert_at": now}

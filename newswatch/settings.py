@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     data_dir: Path = ROOT / ".cache" / "faust"
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
-    # Partitions of `articles`, `alerts`, the rule topics, the matches topic and the rule-state table: the most
+    # Partitions of `articles`, `alerts`, the rule topics, the matches topic and the route-state table: the most
     # workers that can share the work. Every process of one deployment must use the same value (the table's
     # partitions must equal the matches topic's), and a topic's count only ever grows (see docs/scaling.md).
     # How long Kafka keeps alerts (`alerts` and the rules' `alerts.*` topics); subscribers can replay within it.

@@ -67,7 +67,7 @@ def test_a_worker_joining_and_another_leaving_lose_no_alert_and_keep_one_per_sto
     matcher = Matcher(load_rules(Settings().rules_path))
     articles = real_articles(shared_data, count)
     # Copies of early stories come last: whichever worker then owns their rule's partition must know, from the
-    # rule-state table restored from its changelog, that the story was already alerted (by worker A).
+    # route-state table restored from its changelog, that the story was already alerted (by worker A).
     copies = story_copies(matcher, articles, 20)
     stream = articles + copies
     expected = expected_pairs(matcher, stream)

@@ -132,6 +132,20 @@ def test_near_duplicate_found_through_any_band_of_its_fingerprint() -> None:
     assert decide(state, "r", alert_id="c", story=far, now=2, window=3600).action == "alert"
 
 
+def test_a_redelivered_later_source_is_a_resend_even_past_the_listed_sources() -> None:
+    """Sources listed in an update stop at 50, but a redelivery of the 80th copy is still recognised."""
+    from alerts.stories import MAX_SOURCES
+
+    state: dict = {}
+    run(state, SEED, 0)
+    for i in range(80):
+        decision = decide(state, "r", alert_id=f"c{i}", story=story_of({**SEED, "id": f"c{i}"}), now=1 + i, window=3600)
+        assert decision.action == "update" and decision.revision == i + 1
+    assert len(decision.sources) == MAX_SOURCES
+    again = decide(state, "r", alert_id="c79", story=story_of({**SEED, "id": "c79"}), now=100, window=3600)
+    assert (again.action, again.revision) == ("resend", 80)
+
+
 def test_rules_keep_separate_stories() -> None:
     state: dict = {}
     assert decide(state, "r1", alert_id="x1", story=story_of(SEED), now=0, window=3600).action == "alert"
