@@ -35,7 +35,7 @@ def promtool() -> str:
     return path
 
 
-@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.compose.yml"])
+@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.compose.yml", "prometheus.cluster.yml"])
 def test_promtool_accepts_the_scrape_configs(promtool: str, config: str) -> None:
     done = subprocess.run([promtool, "check", "config", str(PROM / config)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -149,3 +149,23 @@ def test_cluster_compose_creates_and_uses_replicated_topics() -> None:
         assert (settings.topic_replication_factor, settings.topic_min_insync_replicas) == (3, 2), name
         assert settings.topic_partitions == 8, name
     assert {services[p]["command"][-1] for p in ("poller-0", "poller-1")} == {"0/2", "1/2"}
+
+
+def test_cluster_compose_monitors_every_poller_and_worker_replica() -> None:
+    """Prometheus scrapes both pollers and each worker replica (DNS per replica); Grafana reads that Prometheus."""
+    compose = load_cluster_compose()
+    services = compose["services"]
+    command = services["prometheus"]["command"]
+    config_file = next(c for c in command if c.startswith("--config.file=")).split("/")[-1]
+    config = YAML(typ="safe").load((PROM / config_file).read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    pollers = {t.split(":")[0] for t in jobs["newswatch-poller"]["static_configs"][0]["targets"]}
+    assert pollers == {name for name in services if name.startswith("poller-")}
+    (dns,) = jobs["newswatch-worker"]["dns_sd_configs"]
+    assert dns["names"] == ["worker"] and dns["port"] == int(
+        services["worker"]["environment"]["NEWSWATCH_WORKER_WEB_PORT"]
+    )
+    assert services["worker"]["deploy"]["replicas"] > 1
+    for volume in services["grafana"]["volumes"] + services["prometheus"]["volumes"]:
+        host = volume.split(":")[0]
+        assert not host.startswith(".") or (ROOT / host).exists(), volume
