@@ -7,9 +7,10 @@ The state lives in a key-value store (the route agent's Faust table, a dict in t
 rule rather than one value per rule: every write is one changelog message, and rewriting a whole rule's stories
 on each match cost the worker most of its time under load (bench/RESULTS.md, "Burst"). Per rule ``R``:
 
-- ``R|rule``: the rule's story counter and the time of its last alert (for ``suppress``);
+- ``R|rule``: the rule's story counter, its oldest remembered story and the time of its last alert (``suppress``);
 - ``R|slot|N``: one story (its alert id, fingerprints, sources). Stories fill a ring of ``MAX_STORIES`` slots, so
-  the newest story evicts the oldest and a rule's state stays bounded whatever the news volume;
+  the newest story evicts the oldest and a rule's state stays bounded whatever the news volume; stories older
+  than the window are forgotten as new ones arrive;
 - ``R|url|U``, ``R|title|T``: the slot of the story first seen with that URL or title;
 - ``R|fp<i>|B``: the slots whose SimHash has ``B`` as its ``i``-th 16-bit band. Two hashes within 3 bits of each
   other share at least one of four bands (the pigeonhole principle), so these find every near-duplicate without
@@ -34,6 +35,7 @@ BAND_BITS = SIMHASH_BITS // BANDS
 MAX_STORIES = 5_000  # per rule: the ring's size, the most stories remembered within the window
 MAX_SOURCES = 50  # per story, listed in its record and in its update messages
 MAX_SEEN = 200  # per story, the article ids remembered to tell a redelivery from a new source
+EXPIRE_PER_ALERT = 8  # expired stories forgotten per new story: more than one, so forgetting keeps up
 MAX_BAND_SLOTS = 64  # per band value; more only when many distinct stories share 16 bits of fingerprint
 
 Store = MutableMapping[str, Any]
@@ -164,6 +166,27 @@ def _remember(store: Store, rule: str, slot: int, record: dict[str, Any]) -> Non
         store[key] = [*(s for s in store.get(key) or () if s != slot), slot][-MAX_BAND_SLOTS:]
 
 
+def _expire(store: Store, rule: str, state: dict[str, Any], now: float, window: float) -> None:
+    """Forget the rule's oldest stories once they are older than the window (a few per call, oldest first).
+
+    Without this a quiet rule would keep up to ``MAX_STORIES`` stories however old; with it, a rule's state is what
+    the window holds, so memory levels off after one window instead of growing until every ring is full.
+    """
+    oldest, seq = state.get("oldest", 0), state.get("seq", 0)
+    for _ in range(EXPIRE_PER_ALERT):
+        if oldest >= seq:
+            break
+        slot = oldest % MAX_STORIES
+        record = store.get(f"{rule}|slot|{slot}")
+        if record is not None and record["seq"] == oldest:
+            if now - record["first_seen"] <= window:
+                break
+            _evict(store, rule, slot, record)
+            del store[f"{rule}|slot|{slot}"]
+        oldest += 1
+    state["oldest"] = oldest
+
+
 def decide(
     store: Store,
     rule: str,
@@ -214,6 +237,9 @@ def decide(
         "sources": [source],
         "seen": [story["article_id"]],
     }
+    _expire(store, rule, state, now, window)
     _remember(store, rule, seq % MAX_STORIES, record)
+    # the ring may just have overwritten the oldest story: it is no longer there to expire
+    state["oldest"] = max(state["oldest"], seq + 1 - MAX_STORIES)
     store[f"{rule}|rule"] = {**state, "seq": seq + 1, "last_alert_at": now}
     return Decision("alert", alert_id, 0, [source], "new_story")

@@ -110,14 +110,16 @@ def test_state_stays_small_entries_and_bounded_however_many_stories() -> None:
     total = stories.MAX_STORIES + 300
     for i in range(total):
         story = {**SEED, "id": f"s{i}", "url": f"{long_url}/{i}", "title": f"story number {i} " * 8, "content": str(i)}
-        assert run(state, story, i) == "alert"
+        assert run(state, story, i / 10) == "alert"  # all within the window: only the ring bounds them
     for copy in range(60):  # other sources of the newest story: updates, its sources list capped
-        run(state, {**story, "id": f"s{i}-{copy}", "source": f"Outlet {copy}"}, total)
+        run(state, {**story, "id": f"s{i}-{copy}", "source": f"Outlet {copy}"}, total / 10)
     assert max(len(json.dumps(v)) for v in state.values()) < 150_000
     assert sum(1 for k in state if "|slot|" in k) == stories.MAX_STORIES
     assert sum(1 for k in state if "|url|" in k) == stories.MAX_STORIES  # the evicted stories' index is gone
-    assert run(state, {**SEED, "id": "again", "url": f"{long_url}/{total - 1}"}, total) == "update"
-    assert run(state, {**SEED, "id": "old", "url": f"{long_url}/0", "title": "x", "content": "0"}, total) == "alert"
+    assert run(state, {**SEED, "id": "again", "url": f"{long_url}/{total - 1}"}, total / 10) == "update"
+    assert (
+        run(state, {**SEED, "id": "old", "url": f"{long_url}/0", "title": "x", "content": "0"}, total / 10) == "alert"
+    )
 
 
 def test_near_duplicate_found_through_any_band_of_its_fingerprint() -> None:
@@ -144,6 +146,25 @@ def test_a_redelivered_later_source_is_a_resend_even_past_the_listed_sources() -
     assert len(decision.sources) == MAX_SOURCES
     again = decide(state, "r", alert_id="c79", story=story_of({**SEED, "id": "c79"}), now=100, window=3600)
     assert (again.action, again.revision) == ("resend", 80)
+
+
+def test_stories_older_than_the_window_are_forgotten_with_their_index() -> None:
+    """State levels off at what one window holds: memory stops growing after a window, not after MAX_STORIES."""
+    state: dict = {}
+    for i in range(300):  # one new story a second, a 60 s window
+        story = {**SEED, "id": f"s{i}", "url": f"https://x/{i}", "title": f"story number {i} " * 4, "content": str(i)}
+        assert run_window(state, story, i, 60) == "alert"
+    slots = [v for k, v in state.items() if "|slot|" in k]
+    assert 55 <= len(slots) <= 70
+    assert all(299 - s["first_seen"] <= 60 + 8 for s in slots)
+    assert sum(1 for k in state if "|url|" in k) == len(slots)
+    assert all(len(v) for k, v in state.items() if "|fp" in k)  # no empty band lists left behind
+
+
+def run_window(state: dict, article: dict, now: float, window: float) -> str:
+    return decide(
+        state, "r", alert_id=alert_id(article["id"], "r"), story=story_of(article), now=now, window=window
+    ).action
 
 
 def test_rules_keep_separate_stories() -> None:
