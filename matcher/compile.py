@@ -1,9 +1,10 @@
-"""Compile a RuleSet into what the engine runs: one automaton for every phrase of every rule and actor, one RE2
-set for every regex, and each event's condition as a tree of term-id groups.
+"""Compile a RuleSet into what the engine runs: the native scanner (one automaton for every phrase of every rule
+and actor, each event's condition as a tree of term-id groups), and one RE2 set for every regex.
 
 The presearch index maps each term and actor to the events that use it, so an article is only evaluated against
 the events whose terms occur in it (Lucene Monitor's presearcher idea): most articles touch a handful of rules
-whatever the size of the rule set.
+whatever the size of the rule set. The scanner (matcher/native, Rust) does the per-article work: Python only
+builds the spec here and turns the few matches into objects (matcher/engine.py).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import ahocorasick
 import re2
+from newswatch_scan import Engine
 
 from matcher.load import RuleSet
 from matcher.model import LIST_REF, ActorItem, ActorSelector, CaseTerm, Condition, Event, RegexTerm
@@ -62,12 +63,11 @@ class Compiled:
     regex_ids: list[int]  # RE2 set index -> term id
     regexes: list[Any]  # RE2 set index -> compiled regex
     regex_set: Any | None
-    folded: Any | None  # automaton over folded text: key -> (key length, term ids), case-sensitive terms too
-    actor_terms: dict[int, list[int]] = field(default_factory=dict)  # term id -> actor indices it names
-    exclude_terms: dict[int, list[int]] = field(default_factory=dict)  # term id -> actor indices it excludes
+    engine: Engine  # the native scanner: phrases, actors, presearch and the condition trees
+    # presearch: the events to evaluate when a term / an actor occurs, and those evaluated on every article
     rules_of_term: dict[int, list[int]] = field(default_factory=dict)
     rules_of_actor: dict[int, list[int]] = field(default_factory=dict)
-    always: list[int] = field(default_factory=list)  # events evaluated on every article (none found yet)
+    always: list[int] = field(default_factory=list)
 
 
 class _Builder:
@@ -132,12 +132,12 @@ class _Builder:
         )
 
 
-def _positive(node: Node, terms: set[int], actors: set[int]) -> None:
-    """The terms and actors whose presence can make ``node`` true (the presearch keys of its event)."""
+def positive(node: Node, terms: set[int], actors: set[int]) -> None:
+    """The terms and actors whose presence can make ``node`` true (what ``rules check`` lists for a rule)."""
     for items in (node.any, node.all):
         for item in items or []:
             if isinstance(item, Node):
-                _positive(item, terms, actors)
+                positive(item, terms, actors)
             else:
                 terms.update(item)
     for side in node.near or ():
@@ -149,14 +149,74 @@ def _positive(node: Node, terms: set[int], actors: set[int]) -> None:
         actors.update(node.actor.indices)
 
 
-def _automaton(entries: dict[str, list[int]]) -> Any | None:
-    if not entries:
+Need = tuple[frozenset[int], frozenset[int]]  # terms, actors: one of them occurs in every article the node matches
+
+
+def _cost(need: Need, phrases: dict[int, Phrase]) -> float:
+    """How often ``need`` is expected to be met: actors are named everywhere, stems and single words often."""
+    terms, actors = need
+    cost = 10.0 * len(actors)
+    for tid in terms:
+        words = phrases[tid].words if tid in phrases else (("", False),)
+        cost += 0.5 if len(words) > 1 else 2.0 if words[0][1] else 1.0
+    return cost
+
+
+def _need(node: Node, phrases: dict[int, Phrase]) -> Need | None:
+    """The cheapest presearch key set of ``node``: terms and actors one of which every article it matches has.
+
+    Every key of a block must hold, so any one of them will do: an item of ``all``, a side of ``near``, the
+    ``actor``, or ``any`` (one of its items); ``none`` gives nothing. None: the node can hold with no term at all.
+    Indexing an event under this one set rather than all its terms (Lucene Monitor's term selection) keeps the
+    candidates per article few at 10,000 rules.
+    """
+    options: list[Need] = []
+    if node.any is not None:
+        union: list[Need | None] = [_item_need(i, phrases) for i in node.any]
+        if all(u is not None for u in union):
+            options.append(
+                (frozenset().union(*(u[0] for u in union if u)), frozenset().union(*(u[1] for u in union if u)))
+            )
+    for item in node.all or []:
+        if (need := _item_need(item, phrases)) is not None:
+            options.append(need)
+    for side in node.near or ():
+        options.append((frozenset(), side.indices) if isinstance(side, Actors) else (frozenset(side), frozenset()))
+    if node.actor is not None:
+        options.append((frozenset(), node.actor.indices))
+    return min(options, key=lambda need: _cost(need, phrases)) if options else None
+
+
+def _item_need(item: Group | Node, phrases: dict[int, Phrase]) -> Need | None:
+    return _need(item, phrases) if isinstance(item, Node) else (frozenset(item), frozenset())
+
+
+def _mask(fields: frozenset[str]) -> int:
+    return sum(1 << i for i, name in enumerate(FIELDS) if name in fields)
+
+
+def _items(items: list[Group | Node] | None) -> list[Any] | None:
+    if items is None:
         return None
-    auto = ahocorasick.Automaton()
-    for key, tids in entries.items():
-        auto.add_word(key, (len(key), tuple(tids)))
-    auto.make_automaton()
-    return auto
+    return [_spec(i) if isinstance(i, Node) else list(i) for i in items]
+
+
+def _side(side: Group | Actors) -> Any:
+    return (sorted(side.indices),) if isinstance(side, Actors) else list(side)
+
+
+def _spec(node: Node) -> tuple:
+    """A condition tree as the native engine reads it: groups are lists, nodes 8-tuples, actor sides 1-tuples."""
+    return (
+        _mask(node.fields),
+        _items(node.any),
+        _items(node.all),
+        _items(node.none),
+        (_side(node.near[0]), _side(node.near[1])) if node.near else None,
+        node.within,
+        node.min_hits,
+        (sorted(node.actor.indices), node.actor.within) if node.actor else None,
+    )
 
 
 def compile_rules(rules: RuleSet) -> Compiled:
@@ -176,18 +236,25 @@ def compile_rules(rules: RuleSet) -> Compiled:
     rules_of_actor: dict[int, list[int]] = defaultdict(list)
     always = []
     for r, node in enumerate(nodes):
-        terms: set[int] = set()
-        actors: set[int] = set()
-        _positive(node, terms, actors)
-        for tid in terms:
-            rules_of_term[tid].append(r)
-        for a in actors:
-            rules_of_actor[a].append(r)
-        if not terms and not actors:
+        need = _need(node, b.phrases)
+        if need is None:
             always.append(r)
-    folded: dict[str, list[int]] = defaultdict(list)
-    for tid, phrase in b.phrases.items():
-        folded[phrase.key].append(tid)
+            continue
+        for tid in need[0]:
+            rules_of_term[tid].append(r)
+        for a in need[1]:
+            rules_of_actor[a].append(r)
+    engine = Engine(
+        len(b.labels),
+        len(rules.actors),
+        [(tid, list(p.words), p.exact and list(p.exact), p.exact_open) for tid, p in b.phrases.items()],
+        [(tid, a) for tid, actors in actor_terms.items() for a in actors],
+        [(tid, a) for tid, actors in exclude_terms.items() for a in actors],
+        [_spec(node) for node in nodes],
+        [(tid, r) for tid, rs in rules_of_term.items() for r in rs],
+        [(a, r) for a, rs in rules_of_actor.items() for r in rs],
+        always,
+    )
     regex_set = None
     regexes = []
     if b.regex_terms:
@@ -206,9 +273,7 @@ def compile_rules(rules: RuleSet) -> Compiled:
         regex_ids=[tid for tid, _, _ in b.regex_terms],
         regexes=regexes,
         regex_set=regex_set,
-        folded=_automaton(folded),
-        actor_terms=dict(actor_terms),
-        exclude_terms=dict(exclude_terms),
+        engine=engine,
         rules_of_term=dict(rules_of_term),
         rules_of_actor=dict(rules_of_actor),
         always=always,

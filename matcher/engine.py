@@ -9,14 +9,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from matcher.compile import Compiled, compile_rules
-from matcher.evaluate import evaluate
+from matcher.compile import FIELDS, Compiled, compile_rules
 from matcher.load import RuleSet
 from matcher.model import Actor, Event
-from matcher.scan import RawHit, Scan, article_fields
+from matcher.scan import NativeHit, Scan, article_fields, native_input, scan
 
 SNIPPET = 60  # characters either side of a hit: enough to read the sentence around it
-ACTOR_NEAR = 20  # words: an actor this close to an event's evidence is "near" the event
 
 
 @dataclass(frozen=True)
@@ -109,54 +107,38 @@ class Matcher:
         self.actors: list[Actor] = list(rules.actors)
 
     def scan(self, article: dict[str, Any]) -> Scan:
-        """The terms and actor mentions found in ``article`` (what ``explain`` tools look at)."""
-        return Scan(self.compiled, article_fields(article))
+        """Every term and actor mention found in ``article`` (what ``explain`` tools look at)."""
+        return scan(self.compiled, article_fields(article))
 
     def analyze(self, article: dict[str, Any]) -> Analysis:
-        """Every matching event and every actor mentioned in ``article``."""
-        scan = self.scan(article)
-        c = self.compiled
-        candidates: set[int] = set(c.always)
-        for tid in scan.hits:
-            candidates.update(c.rules_of_term.get(tid, ()))
-        for actor in scan.mentions:
-            candidates.update(c.rules_of_actor.get(actor, ()))
+        """Every matching event and every actor mentioned in ``article``.
+
+        The native scanner does the work (terms, actors, candidate rules, their conditions) and returns only the
+        matched rules' evidence, with the article's actors ordered by mentions and, per event, which are near it.
+        """
+        fields = article_fields(article)
+        matched, mentioned = self.compiled.engine.analyze(*native_input(self.compiled, fields))
+        actors = [self._actor(a, count, False) for a, count in mentioned]
         events = []
-        for r in sorted(candidates):
-            evidence = evaluate(c.nodes[r], scan)
-            if evidence is not None:
-                events.append(self._event(r, scan, evidence))
-        actors = [self._actor(a, hits, False) for a, hits in sorted(scan.mentions.items(), key=_by_count)]
+        for r, evidence, near in matched:
+            hits = [self._hit(raw, fields) for raw in evidence]
+            near_actors = [self._actor(a, count, close) for (a, count), close in zip(mentioned, near, strict=True)]
+            rule = self.compiled.events[r]
+            events.append(EventMatch(rule, hits, near_actors, score(hits, sum(near))))
         return Analysis(events, actors)
 
     def match(self, article: dict[str, Any]) -> list[EventMatch]:
         """Every event rule that matches ``article`` (a dict with ``title``, ``summary``, ``content`` or ``text``)."""
         return self.analyze(article).events
 
-    def _hit(self, raw: RawHit, scan: Scan) -> Hit:
-        name, start, end, tid = raw
-        text = scan.fields[name]
+    def _hit(self, raw: NativeHit, fields: dict[str, str]) -> Hit:
+        field, start, end, tid = raw
+        name = FIELDS[field]
+        text = fields[name]
         lo, hi = max(0, start - SNIPPET), min(len(text), end + SNIPPET)
         snippet = " ".join(text[lo:hi].split())
         return Hit(text[start:end], name, start, end, snippet, self.compiled.labels[tid])
 
-    def _actor(self, index: int, mentions: list[RawHit], near: bool) -> ActorMention:
+    def _actor(self, index: int, count: int, near: bool) -> ActorMention:
         actor = self.actors[index]
-        return ActorMention(actor.id, actor.name, actor.type, len(mentions), near)
-
-    def _event(self, r: int, scan: Scan, evidence: list[RawHit]) -> EventMatch:
-        unique = sorted(set(evidence), key=lambda h: (FIELD_ORDER.get(h[0], 9), h[1]))
-        hits = [self._hit(raw, scan) for raw in unique]
-        actors = []
-        index = scan.near_index(unique)
-        for a, mentions in sorted(scan.mentions.items(), key=_by_count):
-            near = scan.is_near(mentions, index, ACTOR_NEAR)
-            actors.append(self._actor(a, mentions, near))
-        return EventMatch(self.compiled.events[r], hits, actors, score(hits, sum(a.near for a in actors)))
-
-
-FIELD_ORDER = {"title": 0, "summary": 1, "content": 2, "text": 3}
-
-
-def _by_count(item: tuple[int, list[RawHit]]) -> tuple[int, int]:
-    return (-len(item[1]), item[0])
+        return ActorMention(actor.id, actor.name, actor.type, count, near)
