@@ -24,11 +24,16 @@ use trie::Trie;
 
 /// A hit as Python sees it: (field index, start, end, term id).
 type RawHit = (u8, u32, u32, u32);
-/// A matched rule: its index, its evidence (unique, in field and offset order), and for each actor of the
-/// article's actor list whether it is near that evidence.
-type Matched = (u32, Vec<RawHit>, Vec<bool>);
+/// A matched rule: its index, its evidence (indices into the analysis' hits, in field and offset order), and for
+/// each actor of the article's actor list whether it is near that evidence.
+type Matched = (u32, Vec<u32>, Vec<bool>);
+/// An evidence hit as reported: field index, start, end, term id, the text found, the snippet around it.
+type Evidence = (u8, u32, u32, u32, String, String);
+/// Matched rules, the article's actors (index, mentions) by mentions then index, the matched rules' hits.
+type Analysis = (Vec<Matched>, Vec<(u32, usize)>, Vec<Evidence>);
 
 const ACTOR_NEAR: i64 = 20; // words: an actor this close to an event's evidence is "near" the event
+const SNIPPET: u32 = 60; // characters either side of a hit: enough to read the sentence around it
 
 fn raw(h: &Hit) -> RawHit {
     (h.field, h.start, h.end, h.tid)
@@ -196,7 +201,7 @@ impl Engine {
             .zip(keys)
             .collect();
         Ok(Engine {
-            trie: Trie::new(&keys),
+            trie: Trie::new(&keys).map_err(PyValueError::new_err)?,
             phrases: compiled,
             actor_terms: index_of(actor_terms, terms),
             exclude_terms: index_of(exclude_terms, terms),
@@ -207,13 +212,13 @@ impl Engine {
         })
     }
 
-    /// Every matching rule with its evidence and the actors near it, and the article's actors (index, count)
-    /// ordered by count then index. `fields`: (field index, text, folded text); `regex_hits`: the RE2 terms' hits.
+    /// Every matching rule with its evidence and the actors near it, the article's actors, and the evidence
+    /// hits with their text and snippet. `fields`: (field index, text, folded text); `regex_hits`: the RE2 terms'.
     fn analyze(
         &self,
         fields: Vec<(u8, PyBackedStr, PyBackedStr)>,
         regex_hits: Vec<RawHit>,
-    ) -> (Vec<Matched>, Vec<(u32, usize)>) {
+    ) -> Analysis {
         let scan = self.scan_fields(&fields, &regex_hits);
         let mut candidates: Vec<u32> = self.always.clone();
         for &(tid, _, _) in &scan.ranges {
@@ -233,6 +238,7 @@ impl Engine {
             scan.mentions.iter().map(|(&a, m)| (a, m.len())).collect();
         actors.sort_by_key(|&(a, count)| (std::cmp::Reverse(count), a));
         let mut events = Vec::new();
+        let mut hits: BTreeMap<Hit, u32> = BTreeMap::new(); // events often share evidence
         for r in candidates {
             let Some(mut evidence) = self.rules.get(r as usize).and_then(|n| evaluate(n, &scan))
             else {
@@ -251,9 +257,36 @@ impl Engine {
                 .iter()
                 .map(|&(a, _)| is_near(scan.mentions(a), &spans, &scan, ACTOR_NEAR))
                 .collect();
-            events.push((r, evidence.iter().map(raw).collect(), near));
+            let mut indices = Vec::with_capacity(evidence.len());
+            for h in &evidence {
+                let next = hits.len() as u32;
+                indices.push(*hits.entry(*h).or_insert(next));
+            }
+            events.push((r, indices, near));
         }
-        (events, actors)
+        let mut evidence: Vec<(u32, Evidence)> = Vec::with_capacity(hits.len());
+        for (h, i) in hits {
+            if let Some(field) = scan.fields.iter().find(|f| f.index == h.field) {
+                let text = field.slice(h.start, h.end).to_owned();
+                evidence.push((
+                    i,
+                    (
+                        h.field,
+                        h.start,
+                        h.end,
+                        h.tid,
+                        text,
+                        field.snippet(h.start, h.end, SNIPPET),
+                    ),
+                ));
+            }
+        }
+        evidence.sort_unstable_by_key(|(i, _)| *i);
+        (
+            events,
+            actors,
+            evidence.into_iter().map(|(_, e)| e).collect(),
+        )
     }
 
     /// The trie's heap size in bytes (what a rule set costs in memory).

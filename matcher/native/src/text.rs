@@ -82,6 +82,8 @@ pub struct Field<'a> {
     /// 0 title, 1 summary, 2 content, 3 text (the order of matcher.compile.FIELDS)
     pub index: u8,
     pub original: &'a str,
+    /// its length in code points
+    pub len: u32,
     /// the folded text's words separated by one space, with one space before the first and after the last
     pub norm: Vec<u8>,
     norm_words: Vec<Word>,
@@ -126,6 +128,7 @@ impl<'a> Field<'a> {
         Field {
             index,
             original,
+            len: cp,
             norm,
             norm_words,
             multibyte: OnceCell::new(),
@@ -169,6 +172,25 @@ impl<'a> Field<'a> {
                 (if c == cp { b } else { b + len + (cp - c - 1) }) as usize
             }
         }
+    }
+
+    /// The original text from code point `start` to `end`.
+    pub fn slice(&self, start: u32, end: u32) -> &'a str {
+        &self.original[self.original_byte(start)..self.original_byte(end)]
+    }
+
+    /// Up to `context` code points either side of `start..end`, whitespace runs as one space (Python's
+    /// `" ".join(text[lo:hi].split())`).
+    pub fn snippet(&self, start: u32, end: u32, context: u32) -> String {
+        let text = self.slice(start.saturating_sub(context), (end + context).min(self.len));
+        let mut out = String::with_capacity(text.len());
+        for word in text.split(is_space).filter(|w| !w.is_empty()) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+        out
     }
 
     /// Start offsets of the words of the original text (Python's `[m.start() for m in re.finditer(r"\w+", text)]`).

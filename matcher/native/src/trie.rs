@@ -1,68 +1,106 @@
-//! The automaton keys (with the phrases each stands for) as a trie walked from each word start of the normalised text.
+//! The automaton keys (with the phrases each stands for) as a trie walked from each word start of the
+//! normalised text.
 //!
 //! Every key starts at a word start (its leading space), so instead of an Aho-Corasick pass over every byte, the
 //! trie is walked from each word start and stops at the first byte no key continues with: most words of an
-//! article start no key, and the walk ends after a byte or two.
+//! article start no key, and the walk ends after a byte or two. At 10,000 rules the trie has some 250,000 nodes
+//! and the walk's cost is its cache misses, so each step is one probe of an open-addressing table of edges
+//! (node, byte) -> child rather than a node record, then its child list.
 
 use std::collections::BTreeMap;
 
-/// A node: its children's range in `bytes` / `nodes` and its values' range in `values` (one cache line).
-#[derive(Clone, Copy)]
-struct Node {
-    children: u32,
-    children_len: u32,
-    values: u32,
-    values_len: u32,
-}
+const EMPTY: u32 = u32::MAX;
+const VALUES: u32 = 1 << 31; // a child's flag: it ends keys (look up its values)
 
 pub struct Trie {
-    /// the node reached from the root by each byte (0: none; the root is node 0 and never a child)
-    root: Vec<u32>,
-    nodes: Vec<Node>,
-    bytes: Vec<u8>,
-    children: Vec<u32>,
+    /// the child of the root by each byte (0: none)
+    root: [u32; 256],
+    /// open addressing, linear probing: (node << 8 | byte, child); node ids fit in 23 bits
+    edges: Vec<(u32, u32)>,
+    mask: usize,
+    /// per node: its values' range in `values`
+    ranges: Vec<(u32, u32)>,
     values: Vec<u32>,
+}
+
+#[inline]
+fn slot(key: u32, mask: usize) -> usize {
+    ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
 }
 
 impl Trie {
     /// A trie of `keys` (each without the leading space the automaton keys share), each with its values.
-    pub fn new(keys: &[(Vec<u8>, Vec<u32>)]) -> Self {
-        // a plain trie first, then flattened so each node's children are contiguous and sorted
-        let mut tree: Vec<(BTreeMap<u8, u32>, Vec<u32>)> = vec![(BTreeMap::new(), Vec::new())];
+    pub fn new(keys: &[(Vec<u8>, Vec<u32>)]) -> Result<Self, String> {
+        let mut children: Vec<BTreeMap<u8, u32>> = vec![BTreeMap::new()];
+        let mut ends: Vec<Vec<u32>> = vec![Vec::new()];
         for (key, values) in keys {
             let mut node = 0usize;
             for &b in key {
-                let next = tree.len() as u32;
-                let child = *tree[node].0.entry(b).or_insert(next);
+                let next = children.len() as u32;
+                let child = *children[node].entry(b).or_insert(next);
                 if child == next {
-                    tree.push((BTreeMap::new(), Vec::new()));
+                    children.push(BTreeMap::new());
+                    ends.push(Vec::new());
                 }
                 node = child as usize;
             }
-            tree[node].1.extend(values);
+            ends[node].extend(values);
         }
+        if children.len() >= 1 << 23 {
+            return Err(format!("{} trie nodes: too many keys", children.len()));
+        }
+        let edge_count: usize = children.iter().map(BTreeMap::len).sum();
+        let size = (edge_count * 2).next_power_of_two().max(16);
         let mut trie = Trie {
-            root: vec![0; 256],
-            nodes: Vec::with_capacity(tree.len()),
-            bytes: Vec::new(),
-            children: Vec::new(),
+            root: [0; 256],
+            edges: vec![(EMPTY, 0); size],
+            mask: size - 1,
+            ranges: Vec::with_capacity(ends.len()),
             values: Vec::new(),
         };
-        for (children, values) in &tree {
-            trie.nodes.push(Node {
-                children: trie.bytes.len() as u32,
-                children_len: children.len() as u32,
-                values: trie.values.len() as u32,
-                values_len: values.len() as u32,
-            });
-            trie.bytes.extend(children.keys());
-            trie.children.extend(children.values());
-            trie.values.extend(values);
+        for found in &ends {
+            trie.ranges
+                .push((trie.values.len() as u32, found.len() as u32));
+            trie.values.extend(found);
         }
-        for (&b, &child) in &tree[0].0 {
-            trie.root[b as usize] = child;
+        let flag = |child: u32| {
+            if ends[child as usize].is_empty() {
+                child
+            } else {
+                child | VALUES
+            }
+        };
+        for (node, map) in children.iter().enumerate() {
+            for (&b, &child) in map {
+                if node == 0 {
+                    trie.root[b as usize] = flag(child);
+                    continue;
+                }
+                let key = (node as u32) << 8 | b as u32;
+                let mut i = slot(key, trie.mask);
+                while trie.edges[i].0 != EMPTY {
+                    i = (i + 1) & trie.mask;
+                }
+                trie.edges[i] = (key, flag(child));
+            }
         }
-        trie
+        Ok(trie)
+    }
+
+    #[inline]
+    fn child(&self, node: u32, b: u8) -> u32 {
+        let key = node << 8 | b as u32;
+        let mut i = slot(key, self.mask);
+        loop {
+            let (k, child) = self.edges[i];
+            if k == key {
+                return child;
+            }
+            if k == EMPTY {
+                return 0;
+            }
+            i = (i + 1) & self.mask;
+        }
     }
 
     /// Calls `found(value, end)` for every value of every key that starts at `text[start]` (end: one past its
@@ -72,24 +110,22 @@ impl Trie {
         let Some(&first) = text.get(start) else {
             return;
         };
-        let mut node = self.root[first as usize] as usize;
+        let mut node = self.root[first as usize];
         let mut pos = start + 1;
         while node != 0 {
-            let n = self.nodes[node];
-            for &value in &self.values[n.values as usize..(n.values + n.values_len) as usize] {
-                found(value, pos);
+            if node & VALUES != 0 {
+                let (lo, len) = self.ranges[(node & !VALUES) as usize];
+                for &value in &self.values[lo as usize..(lo + len) as usize] {
+                    found(value, pos);
+                }
             }
             let Some(&b) = text.get(pos) else { return };
-            let bytes = &self.bytes[n.children as usize..(n.children + n.children_len) as usize];
-            node = match bytes.binary_search(&b) {
-                Ok(i) => self.children[n.children as usize + i] as usize,
-                Err(_) => 0,
-            };
+            node = self.child(node & !VALUES, b);
             pos += 1;
         }
     }
 
     pub fn memory_usage(&self) -> usize {
-        self.root.len() * 4 + self.nodes.len() * 16 + self.bytes.len() * 5 + self.values.len() * 4
+        self.edges.len() * 8 + self.ranges.len() * 8 + self.values.len() * 4 + 1024
     }
 }
