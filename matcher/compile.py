@@ -64,10 +64,7 @@ class Compiled:
     regexes: list[Any]  # RE2 set index -> compiled regex
     regex_set: Any | None
     engine: Engine  # the native scanner: phrases, actors, presearch and the condition trees
-    # presearch: the events to evaluate when a term / an actor occurs, and those evaluated on every article
-    rules_of_term: dict[int, list[int]] = field(default_factory=dict)
-    rules_of_actor: dict[int, list[int]] = field(default_factory=dict)
-    always: list[int] = field(default_factory=list)
+    needs: list[list[Need]] = field(default_factory=list)  # event -> its presearch key sets (none: always)
 
 
 class _Builder:
@@ -158,37 +155,47 @@ def _cost(need: Need, phrases: dict[int, Phrase]) -> float:
     cost = 10.0 * len(actors)
     for tid in terms:
         words = phrases[tid].words if tid in phrases else (("", False),)
-        cost += 0.5 if len(words) > 1 else 2.0 if words[0][1] else 1.0
+        cost += 0.5 if len(words) > 1 else (16.0 if words[0][1] else 8.0) / max(len(words[0][0]), 3)
     return cost
 
 
-def _need(node: Node, phrases: dict[int, Phrase]) -> Need | None:
-    """The cheapest presearch key set of ``node``: terms and actors one of which every article it matches has.
+def _needs(node: Node, phrases: dict[int, Phrase]) -> list[Need]:
+    """Presearch key sets of ``node``: every article it matches has one term or actor of each set.
 
-    Every key of a block must hold, so any one of them will do: an item of ``all``, a side of ``near``, the
-    ``actor``, or ``any`` (one of its items); ``none`` gives nothing. None: the node can hold with no term at all.
-    Indexing an event under this one set rather than all its terms (Lucene Monitor's term selection) keeps the
-    candidates per article few at 10,000 rules.
+    Every key of a block must hold, so each gives a set: each item of ``all`` (a nested block: each of its
+    sets), each side of ``near``, the ``actor``, and ``any`` (one set of each of its items, merged); ``none``
+    gives nothing. Empty: the node can hold with no term at all.
     """
-    options: list[Need] = []
+    needs: list[Need] = []
     if node.any is not None:
-        union: list[Need | None] = [_item_need(i, phrases) for i in node.any]
+        union = [_cheapest(_item_needs(i, phrases), phrases) for i in node.any]
         if all(u is not None for u in union):
-            options.append(
+            needs.append(
                 (frozenset().union(*(u[0] for u in union if u)), frozenset().union(*(u[1] for u in union if u)))
             )
     for item in node.all or []:
-        if (need := _item_need(item, phrases)) is not None:
-            options.append(need)
+        needs += _item_needs(item, phrases)
     for side in node.near or ():
-        options.append((frozenset(), side.indices) if isinstance(side, Actors) else (frozenset(side), frozenset()))
+        needs.append((frozenset(), side.indices) if isinstance(side, Actors) else (frozenset(side), frozenset()))
     if node.actor is not None:
-        options.append((frozenset(), node.actor.indices))
-    return min(options, key=lambda need: _cost(need, phrases)) if options else None
+        needs.append((frozenset(), node.actor.indices))
+    return needs
 
 
-def _item_need(item: Group | Node, phrases: dict[int, Phrase]) -> Need | None:
-    return _need(item, phrases) if isinstance(item, Node) else (frozenset(item), frozenset())
+def _item_needs(item: Group | Node, phrases: dict[int, Phrase]) -> list[Need]:
+    return _needs(item, phrases) if isinstance(item, Node) else [(frozenset(item), frozenset())]
+
+
+def _cheapest(needs: list[Need], phrases: dict[int, Phrase]) -> Need | None:
+    return min(needs, key=lambda need: _cost(need, phrases)) if needs else None
+
+
+def presearch(node: Node, phrases: dict[int, Phrase]) -> list[Need]:
+    """The (at most two) key sets an event is indexed under: it is evaluated on an article only when that has a
+    term or actor of each (Lucene Monitor's term selection: the rarest keys, and two rather than one, keep the
+    candidates per article few at 10,000 rules; 'drone words AND attack words' waits for both).
+    """
+    return sorted(set(_needs(node, phrases)), key=lambda need: (_cost(need, phrases), sorted(need[0])))[:2]
 
 
 def _mask(fields: frozenset[str]) -> int:
@@ -232,18 +239,10 @@ def compile_rules(rules: RuleSet) -> Compiled:
             for tid in b.term(term):
                 exclude_terms[tid].append(i)
     nodes = [b.node(event.match, SCOPES[event.scope]) for event in rules.events]
-    rules_of_term: dict[int, list[int]] = defaultdict(list)
-    rules_of_actor: dict[int, list[int]] = defaultdict(list)
-    always = []
-    for r, node in enumerate(nodes):
-        need = _need(node, b.phrases)
-        if need is None:
-            always.append(r)
-            continue
-        for tid in need[0]:
-            rules_of_term[tid].append(r)
-        for a in need[1]:
-            rules_of_actor[a].append(r)
+    needs = [presearch(node, b.phrases) for node in nodes]
+    # (term or actor, event << 1 | which of its key sets): the event is a candidate when all its sets are met
+    of_term = [(tid, r << 1 | k) for r, sets in enumerate(needs) for k, (terms, _) in enumerate(sets) for tid in terms]
+    of_actor = [(a, r << 1 | k) for r, sets in enumerate(needs) for k, (_, actors) in enumerate(sets) for a in actors]
     engine = Engine(
         len(b.labels),
         len(rules.actors),
@@ -251,9 +250,9 @@ def compile_rules(rules: RuleSet) -> Compiled:
         [(tid, a) for tid, actors in actor_terms.items() for a in actors],
         [(tid, a) for tid, actors in exclude_terms.items() for a in actors],
         [_spec(node) for node in nodes],
-        [(tid, r) for tid, rs in rules_of_term.items() for r in rs],
-        [(a, r) for a, rs in rules_of_actor.items() for r in rs],
-        always,
+        of_term,
+        of_actor,
+        [len(sets) for sets in needs],
     )
     regex_set = None
     regexes = []
@@ -274,7 +273,5 @@ def compile_rules(rules: RuleSet) -> Compiled:
         regexes=regexes,
         regex_set=regex_set,
         engine=engine,
-        rules_of_term=dict(rules_of_term),
-        rules_of_actor=dict(rules_of_actor),
-        always=always,
+        needs=needs,
     )

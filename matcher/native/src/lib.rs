@@ -79,8 +79,10 @@ struct Engine {
     actor_terms: Vec<Vec<u32>>,
     exclude_terms: Vec<Vec<u32>>,
     rules: Vec<Node>,
+    /// presearch: term / actor -> (event << 1 | which of its key sets); per event its number of key sets
     rules_of_term: Vec<Vec<u32>>,
     rules_of_actor: Vec<Vec<u32>>,
+    needs: Vec<u8>,
     always: Vec<u32>,
 }
 
@@ -158,7 +160,7 @@ fn index_of(pairs: Vec<(u32, u32)>, size: usize) -> Vec<Vec<u32>> {
 
 #[pymethods]
 impl Engine {
-    /// Build the automaton and the condition trees. Pairs are (term id, actor) / (term id or actor, rule).
+    /// Build the trie and the condition trees. Pairs are (term id, actor) / (term id or actor, rule << 1 | set).
     #[new]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -170,7 +172,7 @@ impl Engine {
         rules: Vec<Bound<'_, PyAny>>,
         rules_of_term: Vec<(u32, u32)>,
         rules_of_actor: Vec<(u32, u32)>,
-        always: Vec<u32>,
+        needs: Vec<u8>,
     ) -> PyResult<Self> {
         let mut key_index: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
         let mut key_list: Vec<Vec<u8>> = Vec::new();
@@ -208,7 +210,10 @@ impl Engine {
             rules: rules.iter().map(node).collect::<PyResult<_>>()?,
             rules_of_term: index_of(rules_of_term, terms),
             rules_of_actor: index_of(rules_of_actor, actors),
-            always,
+            always: (0..needs.len() as u32)
+                .filter(|&r| needs[r as usize] == 0)
+                .collect(),
+            needs,
         })
     }
 
@@ -220,20 +225,7 @@ impl Engine {
         regex_hits: Vec<RawHit>,
     ) -> Analysis {
         let scan = self.scan_fields(&fields, &regex_hits);
-        let mut candidates: Vec<u32> = self.always.clone();
-        for &(tid, _, _) in &scan.ranges {
-            candidates.extend(self.rules_of_term.get(tid as usize).into_iter().flatten());
-        }
-        for &actor in scan.mentions.keys() {
-            candidates.extend(
-                self.rules_of_actor
-                    .get(actor as usize)
-                    .into_iter()
-                    .flatten(),
-            );
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
+        let candidates = self.candidates(&scan);
         let mut actors: Vec<(u32, usize)> =
             scan.mentions.iter().map(|(&a, m)| (a, m.len())).collect();
         actors.sort_by_key(|&(a, count)| (std::cmp::Reverse(count), a));
@@ -311,6 +303,33 @@ impl Engine {
 }
 
 impl Engine {
+    /// Presearch: the events all of whose key sets have a term or actor in the article, and those without any.
+    fn candidates(&self, scan: &Scan) -> Vec<u32> {
+        let mut keys: Vec<u32> = Vec::new(); // event << 1 | which of its key sets
+        for &(tid, _, _) in &scan.ranges {
+            keys.extend(self.rules_of_term.get(tid as usize).into_iter().flatten());
+        }
+        for &actor in scan.mentions.keys() {
+            keys.extend(
+                self.rules_of_actor
+                    .get(actor as usize)
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let mut candidates = self.always.clone();
+        for run in keys.chunk_by(|a, b| a >> 1 == b >> 1) {
+            let r = run[0] >> 1;
+            if self.needs.get(r as usize) == Some(&(run.len() as u8)) {
+                candidates.push(r);
+            }
+        }
+        candidates.sort_unstable();
+        candidates
+    }
+
     fn scan_fields<'a>(
         &self,
         fields: &'a [(u8, PyBackedStr, PyBackedStr)],
