@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from matcher.compile import FIELDS, Compiled, compile_rules
 from matcher.load import RuleSet
 from matcher.model import Actor, Event
-from matcher.scan import Scan, article_fields, native_input, scan
+from matcher.scan import Scan, article_fields, native, scan
 
 
 # Hit and ActorMention are immutable records built for every match (15 hits an article at 10,000 rules): named
@@ -118,7 +118,7 @@ class Matcher:
         matched rules' evidence, with the article's actors ordered by mentions and, per event, which are near it.
         """
         fields = article_fields(article)
-        matched, mentioned, evidence = self.compiled.engine.analyze(*native_input(self.compiled, fields))
+        matched, mentioned, evidence = native(self.compiled.engine.analyze, self.compiled, fields)
         actors = [self._actor(a, count, False) for a, count in mentioned]
         near_actors = [self._actor(a, count, True) for a, count in mentioned] if matched else []
         labels = self.compiled.labels

@@ -1,22 +1,23 @@
 """What the native scanner is given for one article, and the full scan that explanations look at.
 
-The scanner (matcher/native) gets each text field as written and folded (``terms.fold``: Python's own lower
-casing, so offsets are Python's), plus the hits of the RE2 regex terms, which stay in Python: they are rare and
-RE2's Python binding already scans in C++. Hits are plain tuples ``(field, start, end, term id)`` with code point
-offsets into the field as written.
+The scanner (matcher/native) gets each text field as written (it folds it as ``terms.fold`` folds the terms),
+plus the hits of the RE2 regex terms, which stay in Python: they are rare and RE2's Python binding already scans
+in C++. Hits are plain tuples ``(field, start, end, term id)`` with code point offsets into the field as written.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from matcher.compile import FIELDS, Compiled
-from matcher.terms import fold
 
 RawHit = tuple[str, int, int, int]
 NativeHit = tuple[int, int, int, int]  # the field as its index in FIELDS
 FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def article_fields(article: dict[str, Any]) -> dict[str, str]:
@@ -29,9 +30,9 @@ def article_fields(article: dict[str, Any]) -> dict[str, str]:
     return fields
 
 
-def native_input(compiled: Compiled, fields: dict[str, str]) -> tuple[list[tuple[int, str, str]], list[NativeHit]]:
-    """The scanner's arguments for ``fields``: (index, text, folded text) per field, and the regex terms' hits."""
-    texts = [(FIELD_INDEX[name], text, fold(text)) for name, text in fields.items()]
+def native_input(compiled: Compiled, fields: dict[str, str]) -> tuple[list[tuple[int, str]], list[NativeHit]]:
+    """The scanner's arguments for ``fields``: (index, text) per field, and the regex terms' hits."""
+    texts = [(FIELD_INDEX[name], text) for name, text in fields.items()]
     regex_hits: list[NativeHit] = []
     if compiled.regex_set is not None:
         for name, text in fields.items():
@@ -41,6 +42,20 @@ def native_input(compiled: Compiled, fields: dict[str, str]) -> tuple[list[tuple
                     if m.end() > m.start():
                         regex_hits.append((FIELD_INDEX[name], m.start(), m.end(), tid))
     return texts, regex_hits
+
+
+def native(method: Callable[..., Any], compiled: Compiled, fields: dict[str, str]) -> Any:
+    """``method`` (the engine's ``analyze`` or ``scan``) on ``fields``.
+
+    A lone surrogate (a JSON "\\ud800" escape) has no UTF-8 form, so the core cannot take it: such a text goes in
+    with U+FFFD in its place, which like a surrogate is neither a word character nor a space and keeps every
+    offset (only a snippet shows the difference).
+    """
+    texts, regex_hits = native_input(compiled, fields)
+    try:
+        return method(texts, regex_hits)
+    except UnicodeEncodeError:
+        return method([(i, _SURROGATE.sub("\ufffd", text)) for i, text in texts], regex_hits)
 
 
 @dataclass
@@ -54,7 +69,7 @@ class Scan:
 
 def scan(compiled: Compiled, fields: dict[str, str]) -> Scan:
     """The full scan of ``fields``: what ``rules check`` shows when an example fails (not used to match)."""
-    hits, mentions = compiled.engine.scan(*native_input(compiled, fields))
+    hits, mentions = native(compiled.engine.scan, compiled, fields)
     by_term: dict[int, list[RawHit]] = {}
     for field, start, end, tid in hits:
         by_term.setdefault(tid, []).append((FIELDS[field], start, end, tid))

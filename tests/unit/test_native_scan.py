@@ -144,3 +144,37 @@ def test_scan_lists_every_term_found() -> None:
         "truce": [("title", 8, 13, 0), ("content", 2, 7, 0)],
         "olympic truce": [("title", 0, 13, 1)],
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ΟΔΟΣ ΟΔΟΣ. ΟΔΟΣ'Σ Σ ΑΣ1 Σ.Α ὈΔΟΣ\u0345",  # final sigma: word-final, before punctuation, alone
+        "İSTANBUL ΟΔΟΣ Ёж",  # 'İ' lowers to two: character by character, no final sigma
+        "ǅungla ẞ K Å ﬃ Ǉ ᾼ",  # title case, sharp s, Kelvin, Ångström, ligatures
+    ],
+)
+def test_folding_is_python_lower_case(text: str) -> None:
+    from newswatch_scan import fold as native_fold
+
+    from matcher.terms import fold
+
+    assert native_fold(text) == fold(text)
+
+
+def test_folding_every_character_as_python_does() -> None:
+    from newswatch_scan import fold as native_fold
+
+    from matcher.terms import fold
+
+    chars = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for lo in range(0, len(chars), 4096):
+        chunk = " ".join(chars[lo : lo + 4096])
+        assert native_fold(chunk) == fold(chunk), lo
+
+
+def test_a_lone_surrogate_does_not_stop_matching() -> None:
+    import json
+
+    text = json.loads('"a truce \\ud800 here, truce"')
+    assert [s[:3] for s in spans(matcher({"any": ["truce"]}), text)] == [("truce", 2, 7), ("truce", 16, 21)]

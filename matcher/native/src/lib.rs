@@ -218,12 +218,8 @@ impl Engine {
     }
 
     /// Every matching rule with its evidence and the actors near it, the article's actors, and the evidence
-    /// hits with their text and snippet. `fields`: (field index, text, folded text); `regex_hits`: the RE2 terms'.
-    fn analyze(
-        &self,
-        fields: Vec<(u8, PyBackedStr, PyBackedStr)>,
-        regex_hits: Vec<RawHit>,
-    ) -> Analysis {
+    /// hits with their text and snippet. `fields`: (field index, text); `regex_hits`: the RE2 terms'.
+    fn analyze(&self, fields: Vec<(u8, PyBackedStr)>, regex_hits: Vec<RawHit>) -> Analysis {
         let scan = self.scan_fields(&fields, &regex_hits);
         let candidates = self.candidates(&scan);
         let mut actors: Vec<(u32, usize)> =
@@ -289,7 +285,7 @@ impl Engine {
     /// Every hit of every term (grouped by term id) and every actor's mentions: what explanations look at.
     fn scan(
         &self,
-        fields: Vec<(u8, PyBackedStr, PyBackedStr)>,
+        fields: Vec<(u8, PyBackedStr)>,
         regex_hits: Vec<RawHit>,
     ) -> (Vec<RawHit>, Vec<(u32, Vec<RawHit>)>) {
         let scan = self.scan_fields(&fields, &regex_hits);
@@ -330,14 +326,10 @@ impl Engine {
         candidates
     }
 
-    fn scan_fields<'a>(
-        &self,
-        fields: &'a [(u8, PyBackedStr, PyBackedStr)],
-        regex_hits: &[RawHit],
-    ) -> Scan<'a> {
+    fn scan_fields<'a>(&self, fields: &'a [(u8, PyBackedStr)], regex_hits: &[RawHit]) -> Scan<'a> {
         let fields: Vec<Field<'a>> = fields
             .iter()
-            .map(|(i, text, folded)| Field::new(*i, text, folded))
+            .map(|(i, text)| Field::new(*i, text))
             .collect();
         let mut hits = Vec::with_capacity(256);
         for field in &fields {
@@ -412,6 +404,12 @@ impl Engine {
 
 type Ranges = Vec<(u32, u32)>;
 
+/// `matcher.terms.fold(text)` as the core does it (the unit tests compare the two).
+#[pyfunction]
+fn fold(text: &str) -> String {
+    text::fold(text)
+}
+
 /// Inclusive code point ranges of Python's `\w` and `\s` as built in (the unit tests compare them with Python's).
 #[pyfunction]
 fn char_tables() -> (Ranges, Ranges) {
@@ -422,5 +420,6 @@ fn char_tables() -> (Ranges, Ranges) {
 fn newswatch_scan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
     m.add_function(wrap_pyfunction!(char_tables, m)?)?;
+    m.add_function(wrap_pyfunction!(fold, m)?)?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! One article field as the automaton sees it, and the conversions between its offsets.
 //!
-//! Python hands over each field twice: as written and folded (lower case, `ё` -> `е`, same length in code points;
-//! Python's own `str.lower()` keeps that exactly as before). Here the folded text's words (runs of word characters)
+//! Python hands over each field as written; it is folded here exactly as `matcher.terms.fold` folds the terms
+//! (Python's lower case from generated tables, final sigma included; `ё` -> `е`; same length in code points).
+//! The folded text's words (runs of word characters)
 //! are joined by one space, with one space on each side, so an automaton key " word" can only match at a word
 //! start and a phrase is one key " peace talks " however the words were separated ("peace, talks"). The automaton
 //! runs on UTF-8 bytes; every hit starts and ends on a word boundary, and each word remembers its code point
@@ -9,7 +10,7 @@
 
 use std::cell::OnceCell;
 
-use crate::tables::{SPACE, WORD};
+use crate::tables::{CASED, IGNORABLE, LOWER, MULTI, SPACE, WORD};
 
 fn in_table(table: &[(u32, u32)], c: char) -> bool {
     let c = c as u32;
@@ -59,16 +60,74 @@ pub fn is_space(c: char) -> bool {
     }
 }
 
-/// The length in bytes of the character at byte `i` of `text`, and whether it is a word character.
-#[inline(always)]
-fn char_at(text: &str, i: usize) -> (usize, bool) {
-    let b = text.as_bytes()[i];
-    if b < 0x80 {
-        (1, ASCII_WORD[b as usize])
-    } else {
-        let c = text[i..].chars().next().unwrap_or(' ');
-        (c.len_utf8(), is_word(c))
+/// Python's lower case of one character as `matcher.terms.fold` uses it (the first when it lowers to several).
+#[inline]
+fn lower(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
     }
+    match LOWER.binary_search_by_key(&(c as u32), |&(from, _)| from) {
+        Ok(i) => char::from_u32(LOWER[i].1).unwrap_or(c),
+        Err(_) => c,
+    }
+}
+
+/// Whether the 'Σ' at byte `at` of `text` is word-final for `str.lower()` (CPython's `handle_capital_sigma`):
+/// a cased letter before it and none after it, skipping case-ignorable characters both ways.
+fn final_sigma(text: &str, at: usize) -> bool {
+    let before = text[..at].chars().rev().find(|&c| !in_table(&IGNORABLE, c));
+    if !before.is_some_and(|c| in_table(&CASED, c)) {
+        return false;
+    }
+    let after = text[at + 'Σ'.len_utf8()..]
+        .chars()
+        .find(|&c| !in_table(&IGNORABLE, c));
+    !after.is_some_and(|c| in_table(&CASED, c))
+}
+
+/// Folds `text` as `matcher.terms.fold` does: Python's `str.lower()` (each character's first when a character
+/// lowers to several, which keeps the length), then 'ё' -> 'е'.
+pub struct Folder<'a> {
+    text: &'a str,
+    whole: bool, // str.lower() of the whole text (final sigma applies), not character by character
+}
+
+impl<'a> Folder<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let whole = text.is_ascii()
+            || !MULTI
+                .iter()
+                .any(|&m| char::from_u32(m).is_some_and(|m| text.contains(m)));
+        Folder { text, whole }
+    }
+
+    /// The folded character at byte `i` (a char boundary) and the length of the original one.
+    #[inline(always)]
+    pub fn at(&self, i: usize) -> (char, usize) {
+        let b = self.text.as_bytes()[i];
+        if b < 0x80 {
+            return ((b as char).to_ascii_lowercase(), 1);
+        }
+        let c = self.text[i..].chars().next().unwrap_or(' ');
+        let low = match c {
+            'Σ' if self.whole && final_sigma(self.text, i) => 'ς',
+            _ => lower(c),
+        };
+        (if low == 'ё' { 'е' } else { low }, c.len_utf8())
+    }
+}
+
+/// The folded text (what `matcher.terms.fold` returns), for the tests.
+pub fn fold(text: &str) -> String {
+    let folder = Folder::new(text);
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let (c, len) = folder.at(i);
+        out.push(c);
+        i += len;
+    }
+    out
 }
 
 /// A word of the normalised text: where it starts there, and its code point span in the field.
@@ -94,35 +153,43 @@ pub struct Field<'a> {
 }
 
 impl<'a> Field<'a> {
-    pub fn new(index: u8, original: &'a str, folded: &str) -> Self {
-        let bytes = folded.as_bytes();
-        let mut norm = Vec::with_capacity(bytes.len() + 2);
-        let mut norm_words: Vec<Word> = Vec::with_capacity(bytes.len() / 4);
+    pub fn new(index: u8, original: &'a str) -> Self {
+        let folder = Folder::new(original);
+        let n = original.len();
+        let mut norm = Vec::with_capacity(n + 2);
+        let mut norm_words: Vec<Word> = Vec::with_capacity(n / 4);
         norm.push(b' ');
         let (mut i, mut cp) = (0, 0u32);
         // run by run (a word, then the separators after it): one unpredictable branch per run, not per byte
-        while i < bytes.len() {
-            let (len, word) = char_at(folded, i);
-            if !word {
+        while i < n {
+            let (c, len) = folder.at(i);
+            if !is_word(c) {
                 i += len;
                 cp += 1;
                 continue;
             }
-            let (start, start_cp) = (i, cp);
-            while i < bytes.len() {
-                let (len, word) = char_at(folded, i);
-                if !word {
+            norm_words.push(Word {
+                norm: norm.len() as u32,
+                cp,
+                cp_end: 0,
+            });
+            while i < n {
+                let (c, len) = folder.at(i);
+                if !is_word(c) {
                     break;
+                }
+                if c.is_ascii() {
+                    norm.push(c as u8);
+                } else {
+                    let mut buf = [0u8; 4];
+                    norm.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
                 i += len;
                 cp += 1;
             }
-            norm_words.push(Word {
-                norm: norm.len() as u32,
-                cp: start_cp,
-                cp_end: cp,
-            });
-            norm.extend_from_slice(&bytes[start..i]);
+            if let Some(w) = norm_words.last_mut() {
+                w.cp_end = cp;
+            }
             norm.push(b' ');
         }
         Field {
