@@ -333,11 +333,10 @@ impl Engine {
             .collect();
         let mut hits = Vec::with_capacity(256);
         for field in &fields {
-            for (start, cp) in field.word_starts() {
-                self.trie.walk(&field.norm, start, |p, end| {
+            self.trie
+                .walk_all(&field.norm, field.word_starts(), |p, end, cp| {
                     hits.extend(self.phrases[p as usize].confirm(field, cp, end));
                 });
-            }
         }
         hits.extend(regex_hits.iter().map(|&(field, start, end, tid)| Hit {
             field,
@@ -345,7 +344,7 @@ impl Engine {
             end,
             tid,
         }));
-        hits.sort_by_key(|h| h.tid); // stable: scan order within a term
+        hits.sort_unstable_by_key(|h| (h.tid, h.field, h.start, h.end)); // in text order within a term
         let mut ranges = Vec::new();
         let mut i = 0;
         while i < hits.len() {

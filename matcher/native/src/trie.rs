@@ -103,25 +103,59 @@ impl Trie {
         }
     }
 
-    /// Calls `found(value, end)` for every value of every key that starts at `text[start]` (end: one past its
-    /// last byte).
-    #[inline]
-    pub fn walk(&self, text: &[u8], start: usize, mut found: impl FnMut(u32, usize)) {
-        let Some(&first) = text.get(start) else {
-            return;
-        };
-        let mut node = self.root[first as usize];
-        let mut pos = start + 1;
-        while node != 0 {
-            if node & VALUES != 0 {
-                let (lo, len) = self.ranges[(node & !VALUES) as usize];
-                for &value in &self.values[lo as usize..(lo + len) as usize] {
-                    found(value, pos);
+    /// Calls `found(value, end, tag)` for every value of every key that starts at a start of `starts` (end: one
+    /// past the key's last byte; tag: the start's). Several walks advance in turn: the steps of one walk wait
+    /// on each other's cache misses, those of different walks do not.
+    pub fn walk_all(
+        &self,
+        text: &[u8],
+        starts: impl Iterator<Item = (usize, u32)>,
+        mut found: impl FnMut(u32, usize, u32),
+    ) {
+        const LANES: usize = 4;
+        let mut starts = starts.filter_map(|(start, tag)| {
+            let node = self.root[*text.get(start)? as usize];
+            (node != 0).then_some((node, start + 1, tag))
+        });
+        let mut lanes: [(u32, usize, u32); LANES] = [(0, 0, 0); LANES];
+        let mut active = 0;
+        for lane in lanes.iter_mut() {
+            match starts.next() {
+                Some(walk) => {
+                    *lane = walk;
+                    active += 1;
+                }
+                None => break,
+            }
+        }
+        while active > 0 {
+            for lane in lanes[..active].iter_mut() {
+                let (node, pos, tag) = *lane;
+                if node & VALUES != 0 {
+                    let (lo, len) = self.ranges[(node & !VALUES) as usize];
+                    for &value in &self.values[lo as usize..(lo + len) as usize] {
+                        found(value, pos, tag);
+                    }
+                }
+                let next = match text.get(pos) {
+                    Some(&b) => self.child(node & !VALUES, b),
+                    None => 0,
+                };
+                *lane = if next != 0 {
+                    (next, pos + 1, tag)
+                } else {
+                    starts.next().unwrap_or((0, 0, 0))
+                };
+            }
+            // drop finished lanes (no more starts to refill them)
+            let mut kept = 0;
+            for i in 0..active {
+                if lanes[i].0 != 0 {
+                    lanes[kept] = lanes[i];
+                    kept += 1;
                 }
             }
-            let Some(&b) = text.get(pos) else { return };
-            node = self.child(node & !VALUES, b);
-            pos += 1;
+            active = kept;
         }
     }
 
