@@ -277,11 +277,6 @@ impl Engine {
         )
     }
 
-    /// The trie's heap size in bytes (what a rule set costs in memory).
-    fn memory_usage(&self) -> usize {
-        self.trie.memory_usage()
-    }
-
     /// Every hit of every term (grouped by term id) and every actor's mentions: what explanations look at.
     fn scan(
         &self,

@@ -158,8 +158,4 @@ impl Trie {
             active = kept;
         }
     }
-
-    pub fn memory_usage(&self) -> usize {
-        self.edges.len() * 8 + self.ranges.len() * 8 + self.values.len() * 4 + 1024
-    }
 }
