@@ -20,6 +20,19 @@ $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# The matcher's native core (matcher/native, Rust + PyO3): rebuilt into the venv when its sources change.
+# Cargo comes from rustup (~/.cargo/bin); maturin (pinned in requirements-dev.lock) drives the build.
+NATIVE := matcher/native
+NATIVE_STAMP := $(VENV)/.native-installed
+NATIVE_SOURCES := $(NATIVE)/Cargo.toml $(NATIVE)/Cargo.lock $(NATIVE)/pyproject.toml $(wildcard $(NATIVE)/src/*.rs)
+NATIVE_PATH := $(CURDIR)/$(BIN):$(HOME)/.cargo/bin:$(PATH)
+
+$(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)
+	@PATH="$(NATIVE_PATH)" command -v cargo >/dev/null || { echo "make install: the matcher needs Rust (cargo); install it with rustup" >&2; exit 1; }
+	PATH="$(NATIVE_PATH)" $(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps \
+		--force-reinstall ./$(NATIVE)
+	touch $@
+
 SYSTEM_STAMP := .cache/.system-deps
 
 $(SYSTEM_STAMP): scripts/install-system-deps
@@ -31,7 +44,7 @@ COMPOSE_SCHEMA := .cache/compose-spec.json
 $(COMPOSE_SCHEMA): scripts/fetch-compose-schema
 	scripts/fetch-compose-schema
 
-install: $(STAMP) $(SYSTEM_STAMP) $(COMPOSE_SCHEMA)
+install: $(STAMP) $(NATIVE_STAMP) $(SYSTEM_STAMP) $(COMPOSE_SCHEMA)
 
 run: install
 	$(BIN)/newswatch run
@@ -63,4 +76,4 @@ kafka-status: install
 
 clean:
 	-$(BIN)/newswatch kafka down 2>/dev/null
-	rm -rf $(VENV) .cache .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache *.egg-info $(NATIVE)/target

@@ -1,9 +1,10 @@
-"""Compile a RuleSet into what the engine runs: one automaton for every phrase of every rule and actor, one RE2
-set for every regex, and each event's condition as a tree of term-id groups.
+"""Compile a RuleSet into what the engine runs: the native scanner (one automaton for every phrase of every rule
+and actor, each event's condition as a tree of term-id groups), and one RE2 set for every regex.
 
 The presearch index maps each term and actor to the events that use it, so an article is only evaluated against
 the events whose terms occur in it (Lucene Monitor's presearcher idea): most articles touch a handful of rules
-whatever the size of the rule set.
+whatever the size of the rule set. The scanner (matcher/native, Rust) does the per-article work: Python only
+builds the spec here and turns the few matches into objects (matcher/engine.py).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import ahocorasick
 import re2
+from newswatch_scan import Engine
 
 from matcher.load import RuleSet
 from matcher.model import LIST_REF, ActorItem, ActorSelector, CaseTerm, Condition, Event, RegexTerm
@@ -62,12 +63,8 @@ class Compiled:
     regex_ids: list[int]  # RE2 set index -> term id
     regexes: list[Any]  # RE2 set index -> compiled regex
     regex_set: Any | None
-    folded: Any | None  # automaton over folded text: key -> (key length, term ids), case-sensitive terms too
-    actor_terms: dict[int, list[int]] = field(default_factory=dict)  # term id -> actor indices it names
-    exclude_terms: dict[int, list[int]] = field(default_factory=dict)  # term id -> actor indices it excludes
-    rules_of_term: dict[int, list[int]] = field(default_factory=dict)
-    rules_of_actor: dict[int, list[int]] = field(default_factory=dict)
-    always: list[int] = field(default_factory=list)  # events evaluated on every article (none found yet)
+    engine: Engine  # the native scanner: phrases, actors, presearch and the condition trees
+    needs: list[list[Need]] = field(default_factory=list)  # event -> its presearch key sets (none: always)
 
 
 class _Builder:
@@ -132,12 +129,12 @@ class _Builder:
         )
 
 
-def _positive(node: Node, terms: set[int], actors: set[int]) -> None:
-    """The terms and actors whose presence can make ``node`` true (the presearch keys of its event)."""
+def positive(node: Node, terms: set[int], actors: set[int]) -> None:
+    """The terms and actors whose presence can make ``node`` true (what ``rules check`` lists for a rule)."""
     for items in (node.any, node.all):
         for item in items or []:
             if isinstance(item, Node):
-                _positive(item, terms, actors)
+                positive(item, terms, actors)
             else:
                 terms.update(item)
     for side in node.near or ():
@@ -149,14 +146,84 @@ def _positive(node: Node, terms: set[int], actors: set[int]) -> None:
         actors.update(node.actor.indices)
 
 
-def _automaton(entries: dict[str, list[int]]) -> Any | None:
-    if not entries:
+Need = tuple[frozenset[int], frozenset[int]]  # terms, actors: one of them occurs in every article the node matches
+
+
+def _cost(need: Need, phrases: dict[int, Phrase]) -> float:
+    """How often ``need`` is expected to be met: actors are named everywhere, stems and single words often."""
+    terms, actors = need
+    cost = 10.0 * len(actors)
+    for tid in terms:
+        words = phrases[tid].words if tid in phrases else (("", False),)
+        cost += 0.5 if len(words) > 1 else (16.0 if words[0][1] else 8.0) / max(len(words[0][0]), 3)
+    return cost
+
+
+def _needs(node: Node, phrases: dict[int, Phrase]) -> list[Need]:
+    """Presearch key sets of ``node``: every article it matches has one term or actor of each set.
+
+    Every key of a block must hold, so each gives a set: each item of ``all`` (a nested block: each of its
+    sets), each side of ``near``, the ``actor``, and ``any`` (one set of each of its items, merged); ``none``
+    gives nothing. Empty: the node can hold with no term at all.
+    """
+    needs: list[Need] = []
+    if node.any is not None:
+        union = [_cheapest(_item_needs(i, phrases), phrases) for i in node.any]
+        if all(u is not None for u in union):
+            needs.append(
+                (frozenset().union(*(u[0] for u in union if u)), frozenset().union(*(u[1] for u in union if u)))
+            )
+    for item in node.all or []:
+        needs += _item_needs(item, phrases)
+    for side in node.near or ():
+        needs.append((frozenset(), side.indices) if isinstance(side, Actors) else (frozenset(side), frozenset()))
+    if node.actor is not None:
+        needs.append((frozenset(), node.actor.indices))
+    return needs
+
+
+def _item_needs(item: Group | Node, phrases: dict[int, Phrase]) -> list[Need]:
+    return _needs(item, phrases) if isinstance(item, Node) else [(frozenset(item), frozenset())]
+
+
+def _cheapest(needs: list[Need], phrases: dict[int, Phrase]) -> Need | None:
+    return min(needs, key=lambda need: _cost(need, phrases)) if needs else None
+
+
+def presearch(node: Node, phrases: dict[int, Phrase]) -> list[Need]:
+    """The (at most two) key sets an event is indexed under: it is evaluated on an article only when that has a
+    term or actor of each (Lucene Monitor's term selection: the rarest keys, and two rather than one, keep the
+    candidates per article few at 10,000 rules; 'drone words AND attack words' waits for both).
+    """
+    return sorted(set(_needs(node, phrases)), key=lambda need: (_cost(need, phrases), sorted(need[0])))[:2]
+
+
+def _mask(fields: frozenset[str]) -> int:
+    return sum(1 << i for i, name in enumerate(FIELDS) if name in fields)
+
+
+def _items(items: list[Group | Node] | None) -> list[Any] | None:
+    if items is None:
         return None
-    auto = ahocorasick.Automaton()
-    for key, tids in entries.items():
-        auto.add_word(key, (len(key), tuple(tids)))
-    auto.make_automaton()
-    return auto
+    return [_spec(i) if isinstance(i, Node) else list(i) for i in items]
+
+
+def _side(side: Group | Actors) -> Any:
+    return (sorted(side.indices),) if isinstance(side, Actors) else list(side)
+
+
+def _spec(node: Node) -> tuple:
+    """A condition tree as the native engine reads it: groups are lists, nodes 8-tuples, actor sides 1-tuples."""
+    return (
+        _mask(node.fields),
+        _items(node.any),
+        _items(node.all),
+        _items(node.none),
+        (_side(node.near[0]), _side(node.near[1])) if node.near else None,
+        node.within,
+        node.min_hits,
+        (sorted(node.actor.indices), node.actor.within) if node.actor else None,
+    )
 
 
 def compile_rules(rules: RuleSet) -> Compiled:
@@ -172,22 +239,21 @@ def compile_rules(rules: RuleSet) -> Compiled:
             for tid in b.term(term):
                 exclude_terms[tid].append(i)
     nodes = [b.node(event.match, SCOPES[event.scope]) for event in rules.events]
-    rules_of_term: dict[int, list[int]] = defaultdict(list)
-    rules_of_actor: dict[int, list[int]] = defaultdict(list)
-    always = []
-    for r, node in enumerate(nodes):
-        terms: set[int] = set()
-        actors: set[int] = set()
-        _positive(node, terms, actors)
-        for tid in terms:
-            rules_of_term[tid].append(r)
-        for a in actors:
-            rules_of_actor[a].append(r)
-        if not terms and not actors:
-            always.append(r)
-    folded: dict[str, list[int]] = defaultdict(list)
-    for tid, phrase in b.phrases.items():
-        folded[phrase.key].append(tid)
+    needs = [presearch(node, b.phrases) for node in nodes]
+    # (term or actor, event << 1 | which of its key sets): the event is a candidate when all its sets are met
+    of_term = [(tid, r << 1 | k) for r, sets in enumerate(needs) for k, (terms, _) in enumerate(sets) for tid in terms]
+    of_actor = [(a, r << 1 | k) for r, sets in enumerate(needs) for k, (_, actors) in enumerate(sets) for a in actors]
+    engine = Engine(
+        len(b.labels),
+        len(rules.actors),
+        [(tid, list(p.words), p.exact and list(p.exact), p.exact_open) for tid, p in b.phrases.items()],
+        [(tid, a) for tid, actors in actor_terms.items() for a in actors],
+        [(tid, a) for tid, actors in exclude_terms.items() for a in actors],
+        [_spec(node) for node in nodes],
+        of_term,
+        of_actor,
+        [len(sets) for sets in needs],
+    )
     regex_set = None
     regexes = []
     if b.regex_terms:
@@ -206,10 +272,6 @@ def compile_rules(rules: RuleSet) -> Compiled:
         regex_ids=[tid for tid, _, _ in b.regex_terms],
         regexes=regexes,
         regex_set=regex_set,
-        folded=_automaton(folded),
-        actor_terms=dict(actor_terms),
-        exclude_terms=dict(exclude_terms),
-        rules_of_term=dict(rules_of_term),
-        rules_of_actor=dict(rules_of_actor),
-        always=always,
+        engine=engine,
+        needs=needs,
     )

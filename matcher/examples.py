@@ -68,5 +68,8 @@ def run_examples(rules: RuleSet) -> list[Failure]:
 
 
 def _terms_of(matcher: Any, event: Event) -> set[int]:
-    index = matcher.compiled.events.index(event)
-    return {tid for tid, rules in matcher.compiled.rules_of_term.items() if index in rules}
+    from matcher.compile import positive
+
+    terms: set[int] = set()
+    positive(matcher.compiled.nodes[matcher.compiled.events.index(event)], terms, set())
+    return terms
