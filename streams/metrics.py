@@ -85,8 +85,14 @@ class WorkerMetrics:
         )
         self.consumer_lag = Gauge(
             "newswatch_kafka_consumer_lag_messages",
-            "Messages on a partition not yet processed by this worker (high watermark - position).",
+            "Messages on a partition not yet read by this worker's agents (high watermark - next offset read).",
             ["topic", "partition"],
+            registry=registry,
+        )
+        self.stream_stalls = Counter(
+            "newswatch_stream_stalls_total",
+            "Partitions found fetched but not delivered to their agent, and re-read from the last message read.",
+            ["topic"],
             registry=registry,
         )
         self.dead_letters = Counter(
