@@ -180,7 +180,9 @@ class LocalKafka:
         """Fresh storage with a new cluster id: a local run never inherits a previous run's topics."""
         subprocess.run(["rm", "-rf", str(self.data)], check=True)
         self.data.mkdir(parents=True)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # the tool would read a leading "-" as an option (1 id in 64; CI hit one)
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         fmt = subprocess.run(
             self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
             capture_output=True,
