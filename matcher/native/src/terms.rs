@@ -22,6 +22,29 @@ pub struct Phrase {
     pub exact_open: bool,
 }
 
+/// Where the words of a key found up to byte `key_end` of `norm` end: past the rest of the word after a stem,
+/// before the trailing space of whole words.
+#[inline]
+fn key_end_byte(norm: &[u8], key_end: usize, key_stem: bool) -> usize {
+    if key_stem {
+        key_end + norm[key_end..].iter().take_while(|&&b| b != b' ').count()
+    } else {
+        key_end - 1
+    }
+}
+
+/// The hit of a simple phrase (see `Phrase::simple`) whose key was found from code point `start` to byte
+/// `key_end` of the field's normalised text.
+#[inline]
+pub fn key_hit(field: &Field, tid: u32, key_stem: bool, start: u32, key_end: usize) -> Hit {
+    Hit {
+        field: field.index,
+        start,
+        end: field.word_end(key_end_byte(&field.norm, key_end, key_stem)),
+        tid,
+    }
+}
+
 /// A confirmed hit: the field, its code point span in the original text and the term id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Hit {
@@ -71,16 +94,17 @@ impl Phrase {
         key
     }
 
+    /// Whether a found key is already this phrase's hit (the key is the whole phrase and case does not matter),
+    /// and if so whether the key ends in a stem: such a phrase needs no `confirm`, only `key_hit`.
+    pub fn simple(&self) -> Option<bool> {
+        (self.whole && self.exact.is_none()).then_some(self.key_stem)
+    }
+
     /// The hit of this phrase for its key found at a word start (`start`: its code point offset) up to byte
     /// `key_end` of the normalised text, if the candidate holds.
     pub fn confirm(&self, field: &Field, start: u32, key_end: usize) -> Option<Hit> {
         let norm = &field.norm;
-        let mut pos = key_end;
-        if self.key_stem {
-            pos += norm[pos..].iter().take_while(|&&b| b != b' ').count();
-        } else {
-            pos -= 1; // the key's trailing space
-        }
+        let mut pos = key_end_byte(norm, key_end, self.key_stem);
         let rest = if self.whole {
             &[][..]
         } else {

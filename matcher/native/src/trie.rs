@@ -23,6 +23,20 @@ pub struct Trie {
     values: Vec<u32>,
 }
 
+/// A hint to load the cache line of `item` (nothing where the architecture has no such hint here).
+#[inline(always)]
+fn prefetch<T>(item: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only hints the cache; it reads nothing and cannot fault, and `item` is a valid reference
+    #[allow(unused_unsafe)]
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
+}
+
 #[inline]
 fn slot(key: u32, mask: usize) -> usize {
     ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
@@ -103,19 +117,38 @@ impl Trie {
         }
     }
 
+    /// Asks for the cache lines the next step of a walk at `node`, about to read `text[pos]`, will read: its
+    /// values' range and its edge slot. Issued a round of lanes ahead, the misses overlap instead of stalling
+    /// each step in turn.
+    #[inline(always)]
+    fn warm(&self, text: &[u8], node: u32, pos: usize) {
+        if node & VALUES != 0 {
+            prefetch(&self.ranges[(node & !VALUES) as usize]);
+        }
+        if let Some(&b) = text.get(pos) {
+            prefetch(&self.edges[slot((node & !VALUES) << 8 | b as u32, self.mask)]);
+        }
+    }
+
     /// Calls `found(value, end, tag)` for every value of every key that starts at a start of `starts` (end: one
-    /// past the key's last byte; tag: the start's). Several walks advance in turn: the steps of one walk wait
-    /// on each other's cache misses, those of different walks do not.
+    /// past the key's last byte; tag: the start's). Eight walks advance in turn, and each step asks for the
+    /// cache lines of its walk's next step (`warm`): the steps of one walk wait on each other's misses, those of
+    /// different walks do not, so up to eight misses are under way at once. (Four walks without the prefetch
+    /// ran the 10,000-rule bench at ~410 us an article in the native core, eight with it at ~235 us; sixteen were
+    /// no faster: the core's queue of outstanding misses is full.)
     pub fn walk_all(
         &self,
         text: &[u8],
         starts: impl Iterator<Item = (usize, u32)>,
         mut found: impl FnMut(u32, usize, u32),
     ) {
-        const LANES: usize = 4;
+        const LANES: usize = 8;
         let mut starts = starts.filter_map(|(start, tag)| {
             let node = self.root[*text.get(start)? as usize];
-            (node != 0).then_some((node, start + 1, tag))
+            (node != 0).then(|| {
+                self.warm(text, node, start + 1);
+                (node, start + 1, tag)
+            })
         });
         let mut lanes: [(u32, usize, u32); LANES] = [(0, 0, 0); LANES];
         let mut active = 0;
@@ -142,6 +175,7 @@ impl Trie {
                     None => 0,
                 };
                 *lane = if next != 0 {
+                    self.warm(text, next, pos + 1);
                     (next, pos + 1, tag)
                 } else {
                     starts.next().unwrap_or((0, 0, 0))
