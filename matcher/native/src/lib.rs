@@ -4,6 +4,7 @@
 //! matcher/compile.py builds the spec (terms, condition trees, presearch index) in Python; matcher/engine.py turns
 //! the few results into `Hit` / `EventMatch` objects. Offsets are Python code point offsets into each field.
 
+mod index;
 mod rules;
 mod tables;
 mod terms;
@@ -17,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyList, PyTuple};
 
+use index::Index;
 use rules::{evaluate, is_near, Actors, Found, Item, Node, Side};
 use terms::{key_hit, Hit, Phrase};
 use text::Field;
@@ -82,12 +84,12 @@ struct Engine {
     trie: Trie,
     phrases: Vec<Phrase>,
     /// term id -> actors it names / actors whose mention it excludes
-    actor_terms: Vec<Vec<u32>>,
-    exclude_terms: Vec<Vec<u32>>,
+    actor_terms: Index,
+    exclude_terms: Index,
     rules: Vec<Node>,
     /// presearch: term / actor -> (event << 1 | which of its key sets); per event its number of key sets
-    rules_of_term: Vec<Vec<u32>>,
-    rules_of_actor: Vec<Vec<u32>>,
+    rules_of_term: Index,
+    rules_of_actor: Index,
     needs: Vec<u8>,
     always: Vec<u32>,
 }
@@ -154,16 +156,6 @@ fn node(obj: &Bound<'_, PyAny>) -> PyResult<Node> {
 /// Python's `(tid, words, exact, exact_open)` (see matcher/terms.py `Phrase`).
 type PhraseSpec = (u32, Vec<(String, bool)>, Option<Vec<(String, bool)>>, bool);
 
-fn index_of(pairs: Vec<(u32, u32)>, size: usize) -> Vec<Vec<u32>> {
-    let mut out = vec![Vec::new(); size];
-    for (key, value) in pairs {
-        if let Some(slot) = out.get_mut(key as usize) {
-            slot.push(value);
-        }
-    }
-    out
-}
-
 #[pymethods]
 impl Engine {
     /// Build the trie and the condition trees. Pairs are (term id, actor) / (term id or actor, rule << 1 | set).
@@ -214,11 +206,11 @@ impl Engine {
         Ok(Engine {
             trie: Trie::new(&keys).map_err(PyValueError::new_err)?,
             phrases: compiled,
-            actor_terms: index_of(actor_terms, terms),
-            exclude_terms: index_of(exclude_terms, terms),
+            actor_terms: Index::new(actor_terms, terms),
+            exclude_terms: Index::new(exclude_terms, terms),
             rules: rules.iter().map(node).collect::<PyResult<_>>()?,
-            rules_of_term: index_of(rules_of_term, terms),
-            rules_of_actor: index_of(rules_of_actor, actors),
+            rules_of_term: Index::new(rules_of_term, terms),
+            rules_of_actor: Index::new(rules_of_actor, actors),
             always: (0..needs.len() as u32)
                 .filter(|&r| needs[r as usize] == 0)
                 .collect(),
@@ -307,15 +299,10 @@ impl Engine {
     fn candidates(&self, scan: &Scan) -> Vec<u32> {
         let mut keys: Vec<u32> = Vec::new(); // event << 1 | which of its key sets
         for &(tid, _, _) in &scan.ranges {
-            keys.extend(self.rules_of_term.get(tid as usize).into_iter().flatten());
+            keys.extend_from_slice(self.rules_of_term.get(tid));
         }
         for &actor in scan.mentions.keys() {
-            keys.extend(
-                self.rules_of_actor
-                    .get(actor as usize)
-                    .into_iter()
-                    .flatten(),
-            );
+            keys.extend_from_slice(self.rules_of_actor.get(actor));
         }
         keys.sort_unstable();
         keys.dedup();
@@ -379,10 +366,10 @@ impl Engine {
         let mut excluded: BTreeMap<u32, Vec<Hit>> = BTreeMap::new();
         for &(tid, lo, hi) in &scan.ranges {
             let found = &scan.hits[lo..hi];
-            for &actor in self.exclude_terms.get(tid as usize).into_iter().flatten() {
+            for &actor in self.exclude_terms.get(tid) {
                 excluded.entry(actor).or_default().extend_from_slice(found);
             }
-            for &actor in self.actor_terms.get(tid as usize).into_iter().flatten() {
+            for &actor in self.actor_terms.get(tid) {
                 mentions.entry(actor).or_default().extend_from_slice(found);
             }
         }
