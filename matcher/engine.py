@@ -14,6 +14,8 @@ from matcher.load import RuleSet
 from matcher.model import Actor, Event
 from matcher.scan import Scan, article_fields, native, scan
 
+TITLE = FIELDS.index("title")
+
 
 # Hit and ActorMention are immutable records built for every match (15 hits an article at 10,000 rules): named
 # tuples cost a quarter of a frozen dataclass to build.
@@ -95,7 +97,11 @@ def score(hits: list[Hit], near_actors: int) -> float:
     1 - exp(-x) keeps it in [0, 1) and makes each extra piece of evidence count less than the one before.
     """
     distinct = len({h.pattern.lower() for h in hits})
-    x = 0.5 * distinct + 0.1 * (len(hits) - distinct) + (0.5 if any(h.field == "title" for h in hits) else 0)
+    return _score(distinct, len(hits), any(h.field == "title" for h in hits), near_actors)
+
+
+def _score(distinct: int, hits: int, title: bool, near_actors: int) -> float:
+    x = 0.5 * distinct + 0.1 * (hits - distinct) + (0.5 if title else 0)
     return round(1 - math.exp(-(x + 0.2 * near_actors)), 3)
 
 
@@ -106,6 +112,9 @@ class Matcher:
         self.rules = rules
         self.compiled: Compiled = compile_rules(rules)
         self.actors: list[Actor] = list(rules.actors)
+        # score() counts patterns case-blind; per term id, the same number for the same lower-cased pattern
+        keys: dict[str, int] = {}
+        self._pattern_key = [keys.setdefault(label.lower(), len(keys)) for label in self.compiled.labels]
 
     def scan(self, article: dict[str, Any]) -> Scan:
         """Every term and actor mention found in ``article`` (what ``explain`` tools look at)."""
@@ -123,11 +132,18 @@ class Matcher:
         near_actors = [self._actor(a, count, True) for a, count in mentioned] if matched else []
         labels = self.compiled.labels
         hits = [Hit(term, FIELDS[f], s, e, snippet, labels[tid]) for f, s, e, tid, term, snippet in evidence]
+        # what score() reads of each hit, taken once per hit rather than once per event that shares it
+        pattern_key = self._pattern_key
+        keys = [pattern_key[tid] for _, _, _, tid, _, _ in evidence]
+        in_title = [f == TITLE for f, _, _, _, _, _ in evidence]
         events = []
+        rules = self.compiled.events
         for r, indices, near in matched:
             found = [hits[i] for i in indices]
             mentions = [near_actors[i] if close else actors[i] for i, close in enumerate(near)]
-            events.append(EventMatch(self.compiled.events[r], found, mentions, score(found, sum(near))))
+            distinct = len({keys[i] for i in indices})
+            title = any(in_title[i] for i in indices)
+            events.append(EventMatch(rules[r], found, mentions, _score(distinct, len(found), title, sum(near))))
         return Analysis(events, actors)
 
     def match(self, article: dict[str, Any]) -> list[EventMatch]:
