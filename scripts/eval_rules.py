@@ -1,6 +1,7 @@
 """Precision and recall of the rule pack on the hand-labelled sample (tests/fixtures/eval/labels.jsonl).
 
-Usage: .venv/bin/python scripts/eval_rules.py [--rules config/rules] [--split dev|holdout|round3|round4|round5|all] [--errors]
+Usage: .venv/bin/python scripts/eval_rules.py [--rules config/rules]
+       [--split dev|holdout|round3|round4|round5|all] [--errors]
 
 The labels hold article ids only; the text comes from ../shared/data/articles/articles.jsonl. Rounds 1-2 are 260
 articles drawn from broad keyword pools and at random (tests/fixtures/eval/README.md), split dev/holdout by a hash
