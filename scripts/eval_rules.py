@@ -1,7 +1,8 @@
 """Precision and recall of the rule pack on the hand-labelled sample (tests/fixtures/eval/labels.jsonl).
 
-Usage: .venv/bin/python scripts/eval_rules.py [--rules config/rules]
-       [--split dev|holdout|round3|round4|round5|all] [--errors]
+Usage: .venv/bin/python scripts/eval_rules.py [--rules config/rules] [--split SPLIT|all] [--errors]
+
+SPLIT: a split of the labels file (dev, holdout, round3, round4, ...).
 
 The labels hold article ids only; the text comes from ../shared/data/articles/articles.jsonl. Rounds 1-2 are 260
 articles drawn from broad keyword pools and at random (tests/fixtures/eval/README.md), split dev/holdout by a hash
@@ -29,11 +30,14 @@ ARTICLES = ROOT.parent / "shared" / "data" / "articles" / "articles.jsonl"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", default=str(ROOT / "config" / "rules"))
-    parser.add_argument("--split", choices=("dev", "holdout", "round3", "round4", "round5", "all"), default="all")
+    parser.add_argument("--split", default="all", help="a split of the labels (dev, holdout, round3, ...) or all")
     parser.add_argument("--errors", action="store_true", help="list each false positive and false negative")
     args = parser.parse_args()
 
     labels = [json.loads(line) for line in LABELS.open(encoding="utf-8")]
+    known = list(dict.fromkeys(row["split"] for row in labels))  # in file order
+    if args.split != "all" and args.split not in known:
+        parser.error(f"--split {args.split}: the labels have {', '.join(known)} (or all)")
     wanted = {row["id"] for row in labels}
     articles = {}
     for line in ARTICLES.open(encoding="utf-8"):
@@ -41,7 +45,7 @@ def main() -> None:
         if article["id"] in wanted:
             articles[article["id"]] = article
     matcher = Matcher(load_rules(args.rules))
-    splits = ("dev", "holdout", "round3", "round4", "round5", "all") if args.split == "all" else (args.split,)
+    splits = [*known, "all"] if args.split == "all" else [args.split]
     print(f"{'split':8} {'event':18} {'n':>4} {'pos':>4} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>7}")
     found = {row["id"]: {m.rule.id for m in matcher.match(articles[row["id"]])} for row in labels}
     for split in splits:
