@@ -8,6 +8,7 @@ reading. Writes OUT (id, pool, source, title) and prints pool sizes.
   round 4: --seed 2711 --drone 70 --foreign 40 --ceasefire 35 --random 35 round4-sample.jsonl
   round 5: --seed 2812 --drone 50 --foreign 70 --ceasefire 45 --random 35 round5-sample.jsonl
   round 6: --seed 2913 --drone 80 --foreign 80 --ceasefire 70 --random 70 round6-sample.jsonl
+  round 7: --seed 3014 --drone 60 --foreign 100 --ceasefire 60 --random 80 round7-sample.jsonl
 """
 
 import argparse
