@@ -54,3 +54,14 @@ def test_progress_between_checks_or_nothing_left_to_read_is_left_alone(consumer:
     check(read=100, position=300, highwater=550)  # still fetching
     check(read=100, position=300, highwater=550)
     assert consumer.seeks == []
+
+
+def test_the_worker_consumer_has_what_the_watch_reads() -> None:
+    # The watch reads Faust's private record of the last offset handed to the agents: a Faust upgrade that renames
+    # or drops it must fail here, not silently stop the lag metric and the stall guard.
+    from streams.app import app
+
+    consumer = app.consumer
+    assert isinstance(consumer._read_offset, dict)
+    for method in ("assignment", "position", "highwater", "seek"):
+        assert callable(getattr(consumer, method))
