@@ -9,6 +9,7 @@ reading. Writes OUT (id, pool, source, title) and prints pool sizes.
   round 5: --seed 2812 --drone 50 --foreign 70 --ceasefire 45 --random 35 round5-sample.jsonl
   round 6: --seed 2913 --drone 80 --foreign 80 --ceasefire 70 --random 70 round6-sample.jsonl
   round 7: --seed 3014 --drone 60 --foreign 100 --ceasefire 60 --random 80 round7-sample.jsonl
+  round 8: --seed 3115 --drone 35 --foreign 80 --ceasefire 60 --random 75 round8-sample.jsonl
 """
 
 import argparse
@@ -49,6 +50,8 @@ def main() -> None:
     for name, n in counts.items():
         pool = [i for i in candidates if any(k in hay(by_id[i]) for k in pools[name])]
         avail = [i for i in pool if i not in picked]
+        if n > len(avail):
+            raise SystemExit(f"pool {name}: only {len(avail)} unlabelled articles left, cannot draw {n}")
         draw = rng.sample(avail, n)
         print(
             f"pool {name}: {len(pool)} unlabelled articles match, {len(avail)} available after earlier picks, drew {n}"
