@@ -91,16 +91,12 @@ class Analysis:
     actors: list[ActorMention]
 
 
-def score(hits: list[Hit], near_actors: int) -> float:
+def score(distinct: int, hits: int, title: bool, near_actors: int) -> float:
     """Confidence that the article reports the event: more distinct terms, a title hit and nearby actors add up.
 
-    1 - exp(-x) keeps it in [0, 1) and makes each extra piece of evidence count less than the one before.
+    ``distinct``: the distinct patterns (case-blind) among the ``hits`` evidence hits; ``title``: one is in the
+    title. 1 - exp(-x) keeps it in [0, 1) and makes each extra piece of evidence count less than the one before.
     """
-    distinct = len({h.pattern.lower() for h in hits})
-    return _score(distinct, len(hits), any(h.field == "title" for h in hits), near_actors)
-
-
-def _score(distinct: int, hits: int, title: bool, near_actors: int) -> float:
     x = 0.5 * distinct + 0.1 * (hits - distinct) + (0.5 if title else 0)
     return round(1 - math.exp(-(x + 0.2 * near_actors)), 3)
 
@@ -143,7 +139,7 @@ class Matcher:
             mentions = [near_actors[i] if close else actors[i] for i, close in enumerate(near)]
             distinct = len({keys[i] for i in indices})
             title = any(in_title[i] for i in indices)
-            events.append(EventMatch(rules[r], found, mentions, _score(distinct, len(found), title, sum(near))))
+            events.append(EventMatch(rules[r], found, mentions, score(distinct, len(found), title, sum(near))))
         return Analysis(events, actors)
 
     def match(self, article: dict[str, Any]) -> list[EventMatch]:
