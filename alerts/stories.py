@@ -34,7 +34,7 @@ BANDS = NEAR_DUPLICATE_BITS + 1  # so that a near-duplicate always shares a whol
 BAND_BITS = SIMHASH_BITS // BANDS
 MAX_STORIES = 5_000  # per rule: the ring's size, the most stories remembered within the window
 MAX_SOURCES = 50  # per story, listed in its record and in its update messages
-MAX_SEEN = 200  # per story, the article ids remembered to tell a redelivery from a new source
+MAX_SEEN = 200  # per story, the deliveries remembered (with their revision) to tell a redelivery from a new source
 EXPIRE_PER_ALERT = 8  # expired stories forgotten per new story: more than one, so forgetting keeps up
 MAX_BAND_SLOTS = 64  # per band value; more only when many distinct stories share 16 bits of fingerprint
 
@@ -92,8 +92,9 @@ class Decision:
     """What to do with one match.
 
     ``alert``: a new story; ``update``: a new source of a story already alerted (same alert id, next revision);
-    ``resend``: this very match was decided before (a redelivery after a crash), so send the same message again
-    rather than risk it having been lost; ``suppress``: inside the rule's suppress window.
+    ``resend``: this very delivery (same article from the same feed) was decided before, a redelivery after a
+    crash, so send the message it got then again (same revision, same sources) rather than risk it having been
+    lost; ``suppress``: inside the rule's suppress window.
     """
 
     action: Literal["alert", "update", "resend", "suppress"]
@@ -117,6 +118,28 @@ def _same_story(known: dict[str, Any], story: dict[str, Any]) -> bool:
 
 def _source(story: dict[str, Any]) -> dict[str, Any]:
     return {key: story[key] for key in ("source", "feed_id", "url", "article_id")}
+
+
+def delivery_key(story: dict[str, Any]) -> str:
+    """What makes a match a redelivery: the same article id *from the same feed*.
+
+    The article id is feed-independent (a hash of the item's guid or URL), so that two feeds carrying one item
+    are recognised as one story; the feed tells the second feed's copy (an ``update``) from a redelivery of the
+    first one's message after a crash (a ``resend``).
+    """
+    return f"{story.get('article_id')}\x1f{story.get('feed_id') or story.get('source') or ''}"
+
+
+def _seen_revision(known: dict[str, Any], story: dict[str, Any]) -> int | None:
+    """The revision this delivery was decided as, when the story has seen it before."""
+    key = delivery_key(story)
+    for entry in known["seen"]:
+        if isinstance(entry, list) and entry[0] == key:
+            return int(entry[1])
+        # state written before deliveries were keyed by feed: a bare article id, its revision unknown
+        if entry == story["article_id"]:
+            return 0 if known["alert_id"] == story.get("alert_id") else int(known["revision"])
+    return None
 
 
 def _bands(fp: int) -> list[str]:
@@ -210,14 +233,19 @@ def decide(
         if known is not None and now - known["first_seen"] <= window:
             known_stories.append((known["seq"], slot, known))
     for _, slot, known in sorted(known_stories, key=lambda item: item[0]):  # oldest story first
-        if known["alert_id"] == alert_id or story["article_id"] in known["seen"]:
-            return Decision("resend", known["alert_id"], known["revision"], known["sources"], "redelivered")
+        revision = _seen_revision(known, {**story, "alert_id": alert_id})
+        if revision is not None:
+            # The message this delivery got the first time: its revision and the sources listed then, so one
+            # (alert id, revision) never names two different articles.
+            sources = known["sources"][: revision + 1]
+            return Decision("resend", known["alert_id"], revision, sources, "redelivered")
         if _same_story(known, story):
+            revision = known["revision"] + 1
             known = {
                 **known,
                 "sources": [*known["sources"], source][:MAX_SOURCES],
-                "seen": [*known["seen"], story["article_id"]][-MAX_SEEN:],
-                "revision": known["revision"] + 1,
+                "seen": [*known["seen"], [delivery_key(story), revision]][-MAX_SEEN:],
+                "revision": revision,
             }
             store[f"{rule}|slot|{slot}"] = known
             return Decision("update", known["alert_id"], known["revision"], known["sources"], "same_story")
@@ -235,7 +263,7 @@ def decide(
         "first_seen": now,
         "revision": 0,
         "sources": [source],
-        "seen": [story["article_id"]],
+        "seen": [[delivery_key(story), 0]],
     }
     _expire(store, rule, state, now, window)
     _remember(store, rule, seq % MAX_STORIES, record)

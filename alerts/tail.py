@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 from newswatch.kafka_admin import UNREACHABLE, KafkaUnavailable
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
-def format_line(alert: dict[str, Any]) -> str:
+RULE_WIDTH = 20  # the rule-id column's least width; longer ids widen it for every line after them
+# Feed text reaches a terminal: control characters (an ESC starting a colour or cursor sequence, a carriage
+# return rewriting the line) are shown as U+FFFD, never interpreted.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: object) -> str:
+    """``text`` with every control character replaced, so feed text cannot drive the terminal."""
+    return _CONTROL.sub("\ufffd", str(text))
+
+
+def format_line(alert: dict[str, Any], rule_width: int = RULE_WIDTH) -> str:
     """One readable line: severity, rule, title, source; updates and escalations say so."""
     rule = alert.get("rule", {})
     article = alert.get("article", {})
@@ -26,10 +38,26 @@ def format_line(alert: dict[str, Any]) -> str:
         extra = f"  [ESCALATION: {esc.get('count')} matches from {esc.get('distinct_sources')} sources]"
     else:
         extra = ""
+    title = terminal_safe(article.get("title") or "(no title)")
+    source = terminal_safe(article.get("source") or article.get("feed_id") or "?")
     return (
-        f"[{str(rule.get('severity', '?')).upper():8}] {rule.get('id', '?'):<20} "
-        f"{article.get('title') or '(no title)'}  ({article.get('source') or article.get('feed_id') or '?'}){extra}"
+        f"[{terminal_safe(rule.get('severity', '?')).upper():8}] {terminal_safe(rule.get('id', '?')):<{rule_width}} "
+        f"{title}  ({source}){extra}"
     )
+
+
+class LineFormatter:
+    """``format_line`` with a rule column as wide as the longest rule id known so far, so columns stay aligned.
+
+    ``known``: rule ids expected up front (the local rule pack, ``--rule`` filters) to size the column at once.
+    """
+
+    def __init__(self, known: Iterable[str] = ()) -> None:
+        self.width = max([RULE_WIDTH, *(len(rule) for rule in known)])
+
+    def __call__(self, alert: dict[str, Any]) -> str:
+        self.width = max(self.width, len(str(alert.get("rule", {}).get("id", ""))))
+        return format_line(alert, self.width)
 
 
 def wanted(headers: list[tuple[str, bytes]], rules: set[str], min_severity: str | None) -> bool:
@@ -44,36 +72,104 @@ def wanted(headers: list[tuple[str, bytes]], rules: set[str], min_severity: str 
     return True
 
 
+class BrokerWatch:
+    """Says once when the broker has been unreachable for ``after`` seconds, and once when it is back.
+
+    A reader that just waits prints nothing while the broker is down, which looks the same as a quiet news day.
+    ``reachable`` is a probe (the consumer's connections); ``clock`` is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        reachable: Callable[[], bool],
+        echo: Callable[[str], None],
+        bootstrap: str,
+        *,
+        after: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.reachable, self.echo, self.bootstrap, self.after, self.clock = reachable, echo, bootstrap, after, clock
+        self.down_since: float | None = None
+        self.warned = False
+
+    def check(self) -> None:
+        """Probe once; warn or report recovery when the state changed."""
+        if self.reachable():
+            if self.warned:
+                self.echo(f"Kafka at {self.bootstrap} is reachable again; alerts follow")
+            self.down_since, self.warned = None, False
+            return
+        now = self.clock()
+        if self.down_since is None:
+            self.down_since = now
+        elif not self.warned and now - self.down_since >= self.after:
+            self.warned = True
+            self.echo(
+                f"warning: Kafka at {self.bootstrap} has been unreachable for {now - self.down_since:.0f} s; "
+                "still trying (alerts are kept on the topic and follow when it is back)"
+            )
+
+
+def _connected(consumer: KafkaConsumer) -> bool:
+    # kafka-python has no public "is any broker connected" call; its client knows each broker's connection.
+    client = consumer._client
+    return any(client.connected(broker.node_id) for broker in client.cluster.brokers())
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """Each partition's next offset now: where a reader starts that must see everything sent from here on."""
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, bootstrap_timeout_ms=10_000, enable_auto_commit=False)
+    except UNREACHABLE as exc:
+        raise KafkaUnavailable(bootstrap, type(exc).__name__) from None
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
+
+
 def read_alerts(
     bootstrap: str,
     topic: str,
     *,
     from_beginning: bool = False,
-    group: str | None = None,
+    start: dict[int, int] | None = None,
     stop: Callable[[], bool] = lambda: False,
     poll_ms: int = 500,
     rules: set[str] | None = None,
     min_severity: str | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield alerts from ``topic`` as they arrive, until ``stop()`` is true; undecodable messages are skipped.
 
-    ``rules`` and ``min_severity`` filter on the message headers, so unwanted alerts are never parsed.
+    Reads every partition without a consumer group (a person tailing alerts never takes partitions from a real
+    subscriber): from the oldest alert, from ``start`` (partition -> offset; partitions it omits from their
+    start), or by default from now. ``rules`` and ``min_severity`` filter on the message headers, so unwanted
+    alerts are never parsed. With ``echo``, a broker unreachable for a while is reported, and its return.
     """
     try:
-        consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            bootstrap_timeout_ms=10_000,
-            # A private group by default: a person tailing alerts must not steal partitions from a real subscriber.
-            group_id=group or f"newswatch-tail-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="earliest" if from_beginning else "latest",
-            enable_auto_commit=group is not None,
-        )
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, bootstrap_timeout_ms=10_000, enable_auto_commit=False)
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     except UNREACHABLE as exc:
         raise KafkaUnavailable(bootstrap, type(exc).__name__) from None
+    watch = BrokerWatch(lambda: _connected(consumer), echo, bootstrap) if echo else None
     try:
+        consumer.assign(partitions)
+        if from_beginning:
+            consumer.seek_to_beginning(*partitions)
+        elif start is not None:
+            for tp in partitions:
+                consumer.seek(tp, start.get(tp.partition, 0))
+        else:
+            consumer.seek_to_end(*partitions)
         while not stop():
-            for records in consumer.poll(timeout_ms=poll_ms).values():
+            batches = consumer.poll(timeout_ms=poll_ms)
+            if watch is not None and not batches:
+                watch.check()
+            for records in batches.values():
+                if watch is not None:
+                    watch.check()
                 for record in records:
                     if not wanted(record.headers, rules or set(), min_severity):
                         continue
@@ -90,15 +186,25 @@ def tail(
     topic: str,
     *,
     from_beginning: bool = False,
+    start: dict[int, int] | None = None,
     as_json: bool = False,
     echo: Callable[[str], None] = print,
     stop: Callable[[], bool] = lambda: False,
     rules: set[str] | None = None,
     min_severity: str | None = None,
+    known_rules: Iterable[str] = (),
 ) -> None:
-    """Print each alert as one readable line (or as its JSON with ``as_json``)."""
+    """Print each alert as one readable line (or as its JSON with ``as_json``); say when the broker is away."""
     alerts = read_alerts(
-        bootstrap, topic, from_beginning=from_beginning, stop=stop, rules=rules, min_severity=min_severity
+        bootstrap,
+        topic,
+        from_beginning=from_beginning,
+        start=start,
+        stop=stop,
+        rules=rules,
+        min_severity=min_severity,
+        echo=echo,
     )
+    line = LineFormatter([*known_rules, *(rules or ())])
     for alert in alerts:
-        echo(json.dumps(alert, ensure_ascii=False) if as_json else format_line(alert))
+        echo(json.dumps(alert, ensure_ascii=False) if as_json else line(alert))

@@ -101,7 +101,7 @@ def test(
     if as_json:
         typer.echo(json.dumps(_classified(article, analysis), ensure_ascii=False, indent=2))
         return
-    show(Console(), article, analysis, article_fields(article))
+    show(Console(), article, analysis, article_fields(article), matcher.compiled.origins)
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:

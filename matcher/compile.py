@@ -59,6 +59,7 @@ class Compiled:
     events: list[Event]
     nodes: list[Node]
     labels: list[str]  # term id -> the term as written in the rules
+    origins: dict[str, str]  # label -> the list ("$attack_words") a term came from, for terms found through one
     phrases: dict[int, Phrase]
     regex_ids: list[int]  # RE2 set index -> term id
     regexes: list[Any]  # RE2 set index -> compiled regex
@@ -72,6 +73,7 @@ class _Builder:
         self.rules = rules
         self.ids: dict[tuple[str, str, bool], int] = {}
         self.labels: list[str] = []
+        self.origins: dict[str, str] = {}
         self.phrases: dict[int, Phrase] = {}
         self.regex_terms: list[tuple[int, str, bool]] = []
         self.actor_index = {a.id: i for i, a in enumerate(rules.actors)}
@@ -81,7 +83,10 @@ class _Builder:
 
     def term(self, term: Any) -> Group:
         if isinstance(term, str) and (ref := LIST_REF.match(term)):
-            return tuple(tid for t in self.rules.lists[ref.group(1)] for tid in self.term(t))
+            group = tuple(tid for t in self.rules.lists[ref.group(1)] for tid in self.term(t))
+            for tid in group:
+                self.origins.setdefault(self.labels[tid], term)
+            return group
         if isinstance(term, RegexTerm):
             key = ("regex", term.regex, term.case)
         elif isinstance(term, CaseTerm):
@@ -268,6 +273,7 @@ def compile_rules(rules: RuleSet) -> Compiled:
         events=list(rules.events),
         nodes=nodes,
         labels=b.labels,
+        origins=b.origins,
         phrases=b.phrases,
         regex_ids=[tid for tid, _, _ in b.regex_terms],
         regexes=regexes,

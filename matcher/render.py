@@ -28,6 +28,18 @@ def highlighted(text: str, hits: list[Hit], start: int, end: int) -> Text:
     return out
 
 
+def _word_bounds(text: str, lo: int, hi: int, first: int, last: int) -> tuple[int, int]:
+    """``lo``/``hi`` moved inwards to whole words (never past the hits ``first``..``last``), so a passage does not
+    start with the tail of a cut word ("used Russia of" from "accused") or end with the head of one."""
+    if lo > 0 and not text[lo - 1].isspace():
+        space = next((i for i in range(lo, first) if text[i].isspace()), None)
+        lo = first if space is None else space + 1
+    if hi < len(text) and not text[hi].isspace():
+        space = next((i for i in range(hi - 1, last - 1, -1) if text[i].isspace()), None)
+        hi = last if space is None else space
+    return lo, hi
+
+
 def _passages(fields: dict[str, str], hits: list[Hit]) -> list[tuple[str, Text]]:
     """Merge hits that are close together into passages, so a sentence with three hits is shown once."""
     passages = []
@@ -43,14 +55,39 @@ def _passages(fields: dict[str, str], hits: list[Hit]) -> list[tuple[str, Text]]
                 group.append(hit)
                 continue
             lo, hi = max(0, group[0].start - CONTEXT), min(len(text), group[-1].end + CONTEXT)
+            lo, hi = _word_bounds(text, lo, hi, group[0].start, group[-1].end)
             passages.append((field, highlighted(text, group, lo, hi)))
             if hit is not None:
                 group = [hit]
     return passages
 
 
-def show(console: Console, article: dict[str, Any], analysis: Analysis, fields: dict[str, str]) -> None:
-    """Print the events found in ``article`` with highlighted evidence, then its actors."""
+def terms_as_written(hits: list[Hit], origins: dict[str, str]) -> list[str]:
+    """The rule's terms that hit, as the rule names them: a term reached through a list shows as that list, with
+    the words it found (``$attack_words (hit, strike)``), not as the list's member (an unreadable regex)."""
+    direct: set[str] = set()
+    via: dict[str, set[str]] = {}
+    for hit in hits:
+        origin = origins.get(hit.pattern)
+        if origin is None:
+            direct.add(hit.pattern)
+        else:
+            via.setdefault(origin, set()).add(hit.term.lower())
+    listed = [f"{name} ({', '.join(sorted(found))})" for name, found in via.items()]
+    return sorted(direct, key=str.lower) + sorted(listed)
+
+
+def show(
+    console: Console,
+    article: dict[str, Any],
+    analysis: Analysis,
+    fields: dict[str, str],
+    origins: dict[str, str] | None = None,
+) -> None:
+    """Print the events found in ``article`` with highlighted evidence, then its actors.
+
+    ``origins``: label -> list name (``Compiled.origins``), so terms found through a list are shown as that list.
+    """
     title = article.get("title") or "(no title)"
     console.print(f"[bold]{title}[/bold]")
     if not analysis.events:
@@ -59,7 +96,7 @@ def show(console: Console, article: dict[str, Any], analysis: Analysis, fields: 
         rule = event.rule
         style = SEVERITY_STYLE.get(rule.severity, "")
         console.rule(f"[{style}]{rule.severity.upper()}[/] {rule.id}: {rule.title}  score {event.score}")
-        terms = sorted({h.pattern for h in event.hits})
+        terms = terms_as_written(event.hits, origins or {})
         console.print(f"terms: {', '.join(terms)}   tags: {', '.join(rule.tags) or '-'}   topic: {rule.topic or '-'}")
         for field, passage in _passages(fields, event.hits):
             console.print(Text(f"  [{field}] ", style="dim") + passage)

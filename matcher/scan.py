@@ -38,9 +38,14 @@ def native_input(compiled: Compiled, fields: dict[str, str]) -> tuple[list[tuple
         for name, text in fields.items():
             for index in compiled.regex_set.Match(text) or ():
                 tid = compiled.regex_ids[index]
-                for m in compiled.regexes[index].finditer(text):
-                    if m.end() > m.start():
-                        regex_hits.append((FIELD_INDEX[name], m.start(), m.end(), tid))
+                regex = compiled.regexes[index]
+                # A regex that reads past its word to stand in for a lookahead (RE2 has none) names the word
+                # itself ``(?P<hit>...)``: that is the hit's span, what a reader sees highlighted.
+                group = regex.groupindex.get("hit", 0)
+                for m in regex.finditer(text):
+                    start, end = m.span(group)
+                    if end > start:
+                        regex_hits.append((FIELD_INDEX[name], start, end, tid))
     return texts, regex_hits
 
 

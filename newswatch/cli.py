@@ -33,15 +33,26 @@ app.command("classify")(classify)
 
 def _local_kafka() -> LocalKafka:
     host, _, port = get_settings().kafka_bootstrap.rpartition(":")
-    return LocalKafka(host=host or "127.0.0.1", port=int(port or 9092), controller_port=int(port or 9092) + 1)
+    return LocalKafka(
+        home=get_settings().local_kafka_dir,
+        host=host or "127.0.0.1",
+        port=int(port or 9092),
+        controller_port=int(port or 9092) + 1,
+    )
 
 
 @kafka_app.command("up")
-def kafka_up() -> None:
-    """Fetch Kafka's jars (once), format fresh storage and start the broker; wait until it answers."""
+def kafka_up(
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Wipe the kept data (topics, alerts, offsets, feed state) first.")
+    ] = False,
+) -> None:
+    """Fetch Kafka's jars (once) and start the broker on its kept data; wait until it answers."""
     kafka = _local_kafka()
+    if fresh and kafka.pid() is not None:
+        fail("the local broker is running; stop it first (newswatch kafka down), then start it with --fresh")
     try:
-        started = kafka.up()
+        started = kafka.up(fresh=fresh)
     except LocalKafkaError as exc:
         fail(str(exc))
     typer.echo(f"kafka {'started' if started else 'already running'} on {kafka.bootstrap} (log: {kafka.log_file})")

@@ -15,8 +15,13 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def setup_logging(level: str = "INFO") -> None:
-    """Timestamped logs on stderr; the Kafka and HTTP clients' chatter only from WARNING up."""
+def setup_logging(level: str = "INFO", kafka_client_level: str = "CRITICAL") -> None:
+    """Timestamped logs on stderr; the HTTP client's chatter only from WARNING up.
+
+    kafka-python logs every refused connection and failed bootstrap as an ERROR, before newswatch's own message
+    says the same thing with what to do about it; its logs are shown from ``kafka_client_level`` up
+    (NEWSWATCH_KAFKA_CLIENT_LOG_LEVEL=WARNING or DEBUG brings them back when debugging the client itself).
+    """
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("kafka", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("kafka").setLevel(kafka_client_level.upper())

@@ -1,8 +1,9 @@
 """A real single-node Apache Kafka broker (KRaft, combined broker + controller) on 127.0.0.1, without Docker.
 
 The broker's jars come from Maven Central through ``scripts/kafka/pom.xml`` and are cached in
-``.cache/kafka/libs``; a second ``up`` downloads nothing. Every ``up`` formats fresh storage with a new
-cluster id, so a local run never inherits a previous run's topics.
+``.cache/kafka/libs``; a second ``up`` downloads nothing. Its data (topics, consumer offsets, the poller's feed
+state, the worker's table changelog) is kept across stops and starts, so a restarted local service re-sends
+nothing and forgets nothing; ``up(fresh=True)`` (``newswatch kafka up --fresh``) formats fresh storage.
 """
 
 from __future__ import annotations
@@ -136,11 +137,11 @@ class LocalKafka:
             "-cp", f"{self.libs}/*", main, *args,
         ]  # fmt: skip
 
-    def up(self, timeout: float = 90.0, *, keep_storage: bool = False) -> bool:
+    def up(self, timeout: float = 90.0, *, fresh: bool = False) -> bool:
         """Start the broker in the background and wait until it answers; return False if it already ran.
 
-        ``keep_storage`` restarts on the existing data (same cluster id and topics) when there is some,
-        instead of formatting fresh storage: a broker coming back after an outage.
+        It starts on its existing data (same cluster id, topics and offsets) when there is some; ``fresh`` wipes
+        that and formats new storage with a new cluster id.
         """
         if self.pid() is not None and answers(self.bootstrap):
             return False
@@ -152,7 +153,7 @@ class LocalKafka:
         self.fetch()
         self.home.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
-        if not (keep_storage and (self.data / "meta.properties").exists()):
+        if fresh or not (self.data / "meta.properties").exists():
             self._format(config)
         self.log_file.unlink(missing_ok=True)
         with open(self.home / "broker.out", "wb") as out:
@@ -177,7 +178,7 @@ class LocalKafka:
         raise LocalKafkaError(f"Kafka did not answer on {self.bootstrap} within {timeout:.0f} s.\n{self.tail()}")
 
     def _format(self, config: Path) -> None:
-        """Fresh storage with a new cluster id: a local run never inherits a previous run's topics."""
+        """Fresh storage with a new cluster id: nothing of a previous run's topics is left."""
         subprocess.run(["rm", "-rf", str(self.data)], check=True)
         self.data.mkdir(parents=True)
         cluster_id = "-"

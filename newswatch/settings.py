@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # kafka-python's own log lines are shown from this level up (its refused connections repeat our errors).
+    kafka_client_log_level: str = "CRITICAL"
+    # Where `newswatch kafka up` / `make run` keep the local broker's jars, data and logs.
+    local_kafka_dir: Path = ROOT / ".cache" / "kafka"
     articles_topic: str = "articles"
     alerts_topic: str = "alerts"
     app_id: str = "newswatch"
@@ -26,6 +30,9 @@ class Settings(BaseSettings):
     data_dir: Path = ROOT / ".cache" / "faust"
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
+    # Seconds without a heartbeat before Kafka declares a worker dead and hands its partitions to the others:
+    # how long a crashed worker's share waits. Faust's default.
+    worker_session_timeout_seconds: float = 60.0
     # Partitions of `articles`, `alerts`, the rule topics, the matches topic and the route-state table: the most
     # workers that can share the work. Every process of one deployment must use the same value (the table's
     # partitions must equal the matches topic's), and a topic's count only ever grows (see docs/scaling.md).
@@ -49,6 +56,9 @@ class Settings(BaseSettings):
     poller_concurrency: int = 20
     poller_max_bytes: int = 10 * 1024 * 1024
     poller_refuse_private: bool = False
+    # New feeds' first polls are spread over this many seconds when there are more than poller_concurrency of
+    # them; fewer are polled at once.
+    poller_start_spread_seconds: float = 60.0
 
     @property
     def worker_data_dir(self) -> Path:

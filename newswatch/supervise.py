@@ -9,7 +9,7 @@ import sys
 import time
 from types import FrameType
 
-from alerts.tail import tail
+from alerts.tail import end_offsets, tail
 from matcher import load_rules
 from newswatch.kafka_admin import ensure_service_topics
 from newswatch.kafka_local import LocalKafka, answers
@@ -34,8 +34,8 @@ def _spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
         )
 
 
-def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    """SIGTERM the child's process group, SIGKILL it after ``timeout``."""
+def _stop(proc: subprocess.Popen[bytes], name: str, echo=print, timeout: float = 20.0) -> None:
+    """SIGTERM the child's process group, SIGKILL it after ``timeout`` and say so (a stop should never need it)."""
     if proc.poll() is not None:
         return
     os.killpg(proc.pid, signal.SIGTERM)
@@ -44,15 +44,16 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        echo(f"{name} did not stop within {timeout:.0f} s and was killed; see {LOG_DIR / name}.log")
 
 
 def run_local(echo=print) -> int:
     """Run Kafka (unless one already answers), a poller and a worker; print alerts until SIGINT/SIGTERM."""
     settings = get_settings()
     load_feeds(settings.feeds_file)  # config errors surface before anything starts
-    load_rules(settings.rules_path)
+    rules = load_rules(settings.rules_path)
     host, _, port = settings.kafka_bootstrap.rpartition(":")
-    kafka = LocalKafka(host=host, port=int(port), controller_port=int(port) + 1)
+    kafka = LocalKafka(home=settings.local_kafka_dir, host=host, port=int(port), controller_port=int(port) + 1)
     stopping = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -62,7 +63,7 @@ def run_local(echo=print) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     started_kafka = False
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
         if answers(kafka.bootstrap):
             echo(f"using the Kafka broker already answering on {kafka.bootstrap}")
@@ -70,13 +71,22 @@ def run_local(echo=print) -> int:
             echo(f"starting local Kafka on {kafka.bootstrap} ...")
             started_kafka = kafka.up()
         ensure_service_topics([settings.articles_topic, settings.alerts_topic], settings)
-        children = [_spawn("worker", "worker"), _spawn("poller", "poll")]
+        # Alerts from here on: the broker keeps earlier runs' alerts (and the poller's and worker's state), so
+        # the items already alerted are neither alerted nor shown again.
+        start = end_offsets(settings.kafka_bootstrap, settings.alerts_topic)
+        earlier = sum(start.values())
+        children = [("worker", _spawn("worker", "worker")), ("poller", _spawn("poller", "poll"))]
         prometheus = start_prometheus(log=LOG_DIR / "prometheus.log")
         if prometheus is not None:
-            children.insert(0, prometheus)
+            children.insert(0, ("prometheus", prometheus))
             echo("Prometheus scraping poller and worker: http://127.0.0.1:9090 (try newswatch_alerts_emitted_total)")
         else:
             echo("Prometheus is not installed (scripts/install-system-deps installs it); metrics are not scraped")
+        if earlier:
+            echo(
+                f"{earlier} alerts from earlier runs are kept on the '{settings.alerts_topic}' topic "
+                "(newswatch alerts tail --from-beginning shows them); only new ones follow"
+            )
         echo(f"poller and worker started (logs in {LOG_DIR}/); alerts follow, Ctrl-C stops everything")
         last_check = time.monotonic()
 
@@ -86,20 +96,26 @@ def run_local(echo=print) -> int:
                 return True
             if time.monotonic() - last_check > 2:
                 last_check = time.monotonic()
-                dead = [c for c in children if c.poll() is not None]
+                dead = [(name, c) for name, c in children if c.poll() is not None]
                 if dead:
-                    echo(f"a child process exited (code {dead[0].returncode}); stopping")
+                    name, child = dead[0]
+                    echo(f"{name} exited (code {child.returncode}; log: {LOG_DIR / name}.log); stopping")
                     return True
             return False
 
-        # From the beginning: the poller never produces an article twice, so on a reused broker the sample
-        # feeds' alerts are only on the topic already.
-        tail(settings.kafka_bootstrap, settings.alerts_topic, from_beginning=True, echo=echo, stop=should_stop)
+        tail(
+            settings.kafka_bootstrap,
+            settings.alerts_topic,
+            start=start,
+            echo=echo,
+            stop=should_stop,
+            known_rules=[rule.id for rule in rules.events],
+        )
         return 0 if stopping else 1
     finally:
         echo("stopping ...")
-        for child in reversed(children):
-            _stop(child)
+        for name, child in reversed(children):
+            _stop(child, name, echo)
         if started_kafka:
             kafka.down()
         echo("stopped")

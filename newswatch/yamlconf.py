@@ -6,6 +6,7 @@ pydantic on the parsed data can be pointed back at the exact line a user has to 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 M = TypeVar("M", bound=BaseModel)
+_DASH_NO_SPACE = re.compile(r"^\s*-[^\s-]")
 
 
 class ConfigError(ValueError):
@@ -40,12 +42,41 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f"{mark.line + 1}" if mark else "?"
-        what = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(path, [f"{path}:{line}: invalid YAML: {what}"]) from None
+        raise ConfigError(path, [syntax_error(path, text, exc)]) from None
     except YAMLError as exc:
         raise ConfigError(path, [f"{path}: invalid YAML: {exc}"]) from None
+
+
+def syntax_error(path: Path, text: str, exc: MarkedYAMLError) -> str:
+    """``file:line:column: invalid YAML: ...`` for a parse error, pointing where the slip is, with a hint.
+
+    The parser notices an unclosed bracket only where the next token does not fit, often a line later; the
+    bracket's own position is in the error's context mark, which is where the person has to look.
+    """
+    problem, context = exc.problem or "", exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    lines = text.splitlines()
+    if ("flow mapping" in context or "flow sequence" in context) and exc.context_mark is not None:
+        opened = exc.context_mark
+        bracket = "[" if "sequence" in context else "{"
+        closing = {"{": "}", "[": "]"}[bracket]
+        where_it_failed = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "further on"
+        return (
+            f"{path}:{opened.line + 1}:{opened.column + 1}: invalid YAML: this '{bracket}' is never closed "
+            f"(the parser gave up at {where_it_failed}: {problem}); add the missing '{closing}'"
+        )
+    hint = ""
+    suspect = [n for n in range(max(0, (mark.line if mark else 0) - 2), (mark.line + 1) if mark else 0)]
+    if any(n < len(lines) and _DASH_NO_SPACE.match(lines[n]) for n in suspect):
+        hint = "; a list item needs a space after its dash: '- id: ...', not '-id: ...'"
+    elif "\t" in problem or "'\\t'" in problem:
+        hint = "; indent with spaces, YAML does not allow tabs"
+    elif "mapping values are not allowed" in problem:
+        hint = "; quote a value that contains ': ', or check this line's indentation"
+    elif "found duplicate key" in problem or "found duplicate key" in context:
+        hint = "; each key may appear once in a mapping"
+    position = f"{mark.line + 1}:{mark.column + 1}" if mark else "?"
+    return f"{path}:{position}: invalid YAML: {problem or context or 'cannot parse'}{hint}"
 
 
 def position_of(data: Any, loc: Sequence[str | int]) -> tuple[int, int] | None:

@@ -37,15 +37,18 @@ def poll(
     from poller.fetch import FetchLimits
     from poller.metrics import PollerMetrics, serve
     from poller.produce import ArticleSink, make_producer
+    from poller.reload import LiveFeeds
     from poller.run import Poller, PollerOptions
     from poller.shard import Shard
     from poller.statestore import ensure_state_topic, read_states
 
-    setup_logging()
     settings = get_settings()
+    setup_logging(kafka_client_level=settings.kafka_client_log_level)
+    feeds_file = feeds or settings.feeds_file
     try:
         share = Shard.parse(shard)
-        config = load_feeds(feeds or settings.feeds_file)
+        live = LiveFeeds(feeds_file)  # before the load: an edit made while we start is still seen
+        config = load_feeds(feeds_file)
         ensure_service_topics([settings.articles_topic, settings.alerts_topic], settings)
         ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
         states = read_states(settings.kafka_bootstrap, settings.feed_state_topic)
@@ -58,6 +61,7 @@ def poll(
         concurrency=settings.poller_concurrency,
         state_topic=settings.feed_state_topic,
         shard=share,
+        start_spread=settings.poller_start_spread_seconds,
     )
     poller = Poller(config, sink, options=options, states=states, metrics=metrics)
     logging.getLogger(__name__).info(
@@ -69,7 +73,7 @@ def poll(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await poller.run_forever(stop)
+        await poller.run_forever(stop, live=live)
 
     code = 0
     try:

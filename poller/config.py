@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from newswatch.yamlconf import ConfigError, line_of, load_model, read_yaml
 
 _SLUG = re.compile(r"[^a-z0-9]+")
+_LINE = re.compile(r"^.*?:(\d+)[:\s]")
 
 
 class Defaults(BaseModel):
@@ -70,7 +71,7 @@ class FeedsConfig(BaseModel):
         base = (info.context or {}).get("path")
         for feed in self.feeds:
             if feed.id is None:
-                feed.id = _SLUG.sub("-", (feed.name or feed.url).lower()).strip("-")[:60]
+                feed.id = default_id(feed.name, feed.url)
             feed.interval = feed.interval or self.defaults.interval
             feed.tags = {**self.defaults.tags, **feed.tags}
             if not feed.is_remote and base is not None:
@@ -79,33 +80,60 @@ class FeedsConfig(BaseModel):
         return self
 
 
-def _duplicate_ids(path: Path, config: FeedsConfig) -> list[str]:
+def default_id(name: str | None, url: str) -> str:
+    """The id of a feed that sets none: its name (or URL) as a lower-case slug."""
+    return _SLUG.sub("-", (name or url).lower()).strip("-")[:60]
+
+
+def _raw_key(item: Any) -> str | None:
+    """A feed's id as the file gives it, before validation (so duplicates are found even in an invalid file)."""
+    if not isinstance(item, dict):
+        return None
+    if isinstance(item.get("id"), str):
+        return item["id"]
+    url, name = item.get("url"), item.get("name")
+    return default_id(name if isinstance(name, str) else None, url) if isinstance(url, str) else None
+
+
+def _duplicate_ids(path: Path, data: Any) -> list[str]:
     """One ``file:line: feeds.N.id`` problem per feed whose id an earlier feed already has.
 
-    Checked here rather than in a pydantic validator because a model-level error has no location,
-    and the line of the second occurrence is what the person editing the file needs.
+    Checked on the parsed YAML rather than in a pydantic validator: a model-level error has no location (the
+    line of the second occurrence is what the person editing needs), and it is reported together with every
+    other problem of the file instead of only once those are fixed.
     """
-    data = read_yaml(path)
+    feeds = data.get("feeds") if isinstance(data, dict) else None
     first: dict[str, int] = {}
     problems = []
-    for index, feed in enumerate(config.feeds):
-        if feed.key in first:
-            line = line_of(data, ["feeds", index, "id"])
-            other = line_of(data, ["feeds", first[feed.key]])
+    for index, item in enumerate(feeds if isinstance(feeds, list) else []):
+        key = _raw_key(item)
+        if key is None:
+            continue
+        if key in first:
+            line = line_of(data, ["feeds", index, "id"] if "id" in item else ["feeds", index])
+            other = line_of(data, ["feeds", first[key]])
             problems.append(
-                f"{path}:{line}: feeds.{index}.id: duplicate feed id '{feed.key}' (also feed {first[feed.key]}"
+                f"{path}:{line}: feeds.{index}.id: duplicate feed id '{key}' (also feed {first[key]}"
                 f"{f' at line {other}' if other else ''}); give one of them a distinct 'id'"
             )
         else:
-            first[feed.key] = index
+            first[key] = index
     return problems
+
+
+def _by_line(problem: str) -> int:
+    match = _LINE.match(problem)
+    return int(match.group(1)) if match else 0
 
 
 def load_feeds(path: Path | str, *, check_files: bool = True) -> FeedsConfig:
     """Load and validate the feeds file; a duplicate id or a missing local feed file is an error naming it."""
     path = Path(path)
-    config = load_model(path, FeedsConfig)
-    duplicates = _duplicate_ids(path, config)
+    duplicates = _duplicate_ids(path, read_yaml(path))
+    try:
+        config = load_model(path, FeedsConfig)
+    except ConfigError as exc:
+        raise ConfigError(path, sorted(exc.problems + duplicates, key=_by_line)) from None
     if duplicates:
         raise ConfigError(path, duplicates)
     if check_files:

@@ -59,6 +59,19 @@ class PollerMetrics:
             f"{PREFIX}_last_success_timestamp_seconds", "When each feed last polled successfully", ["feed"], registry=r
         )
         self.feeds = Gauge(f"{PREFIX}_feeds", "Feeds this poller owns (after sharding)", registry=r)
+        self.feeds_reloads = Counter(
+            f"{PREFIX}_feeds_reloads",
+            "Reloads of the edited feeds file, by outcome (ok, error)",
+            ["outcome"],
+            registry=r,
+        )
+        self.feeds_reload_failing = Gauge(
+            f"{PREFIX}_feeds_reload_failing",
+            "1 while the feeds file on disk is invalid and the last good feed list is polled",
+            registry=r,
+        )
+        for outcome in ("ok", "error"):
+            self.feeds_reloads.labels(outcome)
 
 
 def serve(metrics: PollerMetrics, port: int, addr: str = "127.0.0.1") -> None:

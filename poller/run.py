@@ -25,7 +25,8 @@ from poller.fetch import FetchLimits, FetchResult, fetch_file, fetch_http, make_
 from poller.metrics import PollerMetrics
 from poller.parse import parse_feed
 from poller.produce import ArticleSink
-from poller.schedule import PRODUCE_RETRY, initial_delay, jittered, next_delay
+from poller.reload import RELOAD_EVERY, LiveFeeds
+from poller.schedule import PRODUCE_RETRY, START_SPREAD, initial_delay, jittered, next_delay
 from poller.shard import Shard
 from poller.state import DEFAULT_SEEN_LIMIT, FeedState
 
@@ -52,6 +53,9 @@ class PollerOptions:
     seen_limit: int = DEFAULT_SEEN_LIMIT
     state_topic: str | None = None  # None: keep state in memory only (tests of the fetch path)
     shard: Shard = field(default_factory=Shard)
+    # New feeds' first polls are spread over this many seconds, but only when there are more of them than
+    # fetches run at once: a handful of feeds (the bundled samples) is polled at start, 1,000 are not all at once.
+    start_spread: float = START_SPREAD
 
 
 class Poller:
@@ -69,24 +73,55 @@ class Poller:
         rng: random.Random | None = None,
     ) -> None:
         self.options = options or PollerOptions()
-        self.feeds = [f for f in config.feeds if f.enabled and self.options.shard.owns(f.key)]
         self.sink = sink
         self.metrics = metrics or PollerMetrics(registry=_private_registry())
         self.clock = clock
         self.rng = rng or random.Random()
-        saved = states or {}
-        now = clock()
+        self.feeds: list[Feed] = []
         self.state: dict[str, FeedState] = {}
-        for feed in self.feeds:
-            state = saved.get(feed.key)
+        self.set_feeds(config, states or {})
+        self._slots: asyncio.Semaphore | None = None  # made inside the running loop (poll_once/run_forever)
+
+    def set_feeds(self, config: FeedsConfig, saved: dict[str, FeedState] | None = None) -> tuple[list[str], list[str]]:
+        """Poll the feeds of ``config`` from now on (at start, and on every valid edit of the feeds file).
+
+        A feed already known keeps its state (schedule, validators, seen ids) even when its settings changed; a
+        new one starts from ``saved`` or is scheduled afresh; a removed one is no longer polled (a poll in flight
+        finishes). Returns the keys added and removed.
+        """
+        feeds = [f for f in config.feeds if f.enabled and self.options.shard.owns(f.key)]
+        keys = {f.key for f in feeds}
+        added = [f for f in feeds if f.key not in self.state]
+        removed = [key for key in self.state if key not in keys]
+        fresh = [f for f in added if (saved or {}).get(f.key) is None]
+        spread = self.options.start_spread if len(fresh) > self.options.concurrency else 0.0
+        now = self.clock()
+        for feed in added:
+            state = (saved or {}).get(feed.key)
             if state is None:
-                state = FeedState(next_poll=now + initial_delay(feed.interval or 300.0, self.rng))
+                state = FeedState(next_poll=now + initial_delay(feed.interval or 300.0, self.rng, spread))
             self.state[feed.key] = state
-            if state.last_success:
-                self.metrics.last_success.labels(feed.key).set(state.last_success)
+            self._init_metrics(feed.key, state)
+        for key in removed:
+            del self.state[key]
+        self.feeds = feeds
         self.metrics.feeds.set(len(self.feeds))
         self._update_backoff_gauge()
-        self._slots: asyncio.Semaphore | None = None  # made inside the running loop (poll_once/run_forever)
+        return [f.key for f in added], removed
+
+    def _init_metrics(self, key: str, state: FeedState) -> None:
+        # Every per-feed counter exists at 0 from the start: a counter first scraped at 143 has no increase(),
+        # which made "no articles ingested" fire on every fresh start.
+        for counter in (
+            self.metrics.items_seen,
+            self.metrics.items_new,
+            self.metrics.items_duplicate,
+            self.metrics.downloaded,
+            self.metrics.produced,
+        ):
+            counter.labels(key)
+        if state.last_success:
+            self.metrics.last_success.labels(key).set(state.last_success)
 
     # -- one feed --------------------------------------------------------------------------------
 
@@ -238,13 +273,22 @@ class Poller:
         async with make_client(self.options.limits, max_connections=self.options.concurrency) as client:
             return list(await asyncio.gather(*(self.poll_feed(client, feed) for feed in self.feeds)))
 
-    async def run_forever(self, stop: asyncio.Event | None = None, *, grace: float = 30.0) -> None:
-        """Poll each feed whenever it is due until ``stop`` is set; then let polls in flight finish (``grace``)."""
+    async def run_forever(
+        self, stop: asyncio.Event | None = None, *, grace: float = 30.0, live: LiveFeeds | None = None
+    ) -> None:
+        """Poll each feed whenever it is due until ``stop`` is set; then let polls in flight finish (``grace``).
+
+        With ``live``, edits of the feeds file take effect within ``RELOAD_EVERY`` seconds.
+        """
         stop = stop or asyncio.Event()
         self._slots = asyncio.Semaphore(self.options.concurrency)
         async with make_client(self.options.limits, max_connections=self.options.concurrency) as client:
             running: dict[str, asyncio.Task[PollOutcome]] = {}
+            checked = time.monotonic()
             while not stop.is_set():
+                if live is not None and time.monotonic() - checked >= RELOAD_EVERY:
+                    checked = time.monotonic()
+                    self._reload(live)
                 now = self.clock()
                 for feed in self.feeds:
                     if feed.key not in running and self.state[feed.key].next_poll <= now:
@@ -258,6 +302,22 @@ class Poller:
                 _done, pending = await asyncio.wait(running.values(), timeout=grace)
                 for task in pending:
                     task.cancel()
+
+    def _reload(self, live: LiveFeeds) -> None:
+        config = live.check()
+        self.metrics.feeds_reload_failing.set(1 if live.error else 0)
+        if config is None:
+            if live.error and live.failed_now:
+                self.metrics.feeds_reloads.labels("error").inc()
+            return
+        added, removed = self.set_feeds(config)
+        self.metrics.feeds_reloads.labels("ok").inc()
+        log.info(
+            "feeds file reloaded: %d feeds (added: %s; removed: %s)",
+            len(self.feeds),
+            ", ".join(added) or "none",
+            ", ".join(removed) or "none",
+        )
 
 
 def _private_registry() -> Any:

@@ -43,6 +43,12 @@ def next_delay(
     return delay
 
 
-def initial_delay(interval: float, rng: random.Random | None = None) -> float:
-    """Where in its first interval a feed with no saved schedule starts, so 1,000 feeds do not all fire at once."""
-    return (rng or random).uniform(0.0, min(interval, 60.0))
+START_SPREAD = 60.0  # seconds over which many new feeds' first polls are spread
+
+
+def initial_delay(interval: float, rng: random.Random | None = None, spread: float = START_SPREAD) -> float:
+    """Where in its first interval a feed with no saved schedule starts, so 1,000 feeds do not all fire at once.
+
+    ``spread`` 0 polls at once: what a handful of feeds (fewer than the fetches run concurrently) should do.
+    """
+    return (rng or random).uniform(0.0, min(interval, max(spread, 0.0)))

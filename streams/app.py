@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import REGISTRY
 
 from newswatch.settings import get_settings
+from streams.consumer import transport_class
 from streams.metrics import WorkerMetrics
 
 settings = get_settings()
 
-app = faust.App(
+
+class NewswatchApp(faust.App):
+    """A Faust app whose consumer never skips a message of the articles or (at least once) matches topic."""
+
+    def _new_transport(self) -> Any:
+        matches = f"{settings.app_id}-matches"
+        contiguous = {settings.articles_topic} | (
+            {matches} if settings.processing_guarantee == "at_least_once" else set()
+        )
+        transport = transport_class(contiguous.__contains__, lambda topic, n: metrics.stream_gaps.labels(topic).inc(n))
+        return transport(self.conf.broker_consumer, self)
+
+
+app = NewswatchApp(
     settings.app_id,
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",
@@ -33,6 +49,11 @@ app = faust.App(
     # aiokafka's default hands over everything one fetch returned (up to 1 MB per partition); cap each poll so
     # the consumer loop returns often enough to commit and to notice a rebalance.
     broker_max_poll_records=500,
+    broker_session_timeout=settings.worker_session_timeout_seconds,
+    # On stop, Faust waits until every message handed to an agent is acknowledged; one that never will be (its
+    # agent already stopped, or blocked on a send) kept `newswatch run` waiting until it was killed. Not waiting
+    # loses nothing: what was not acknowledged is not committed, and is read again on the next start.
+    stream_wait_empty=False,
 )
 
 # Faust's own stream/table/producer metrics (newswatch_faust_*) and ours share one registry and are

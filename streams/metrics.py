@@ -95,6 +95,19 @@ class WorkerMetrics:
             ["topic"],
             registry=registry,
         )
+        self.stream_gaps = Counter(
+            "newswatch_stream_gap_messages_total",
+            "Messages a worker was about to skip (a record ahead of the next offset) and re-read instead; or, "
+            "after a retention deletion, could not read. By topic.",
+            ["topic"],
+            registry=registry,
+        )
+        self.stream_idle = Gauge(
+            "newswatch_stream_idle_seconds",
+            "Seconds this worker has read nothing from a partition that has messages waiting (0 when reading).",
+            ["topic", "partition"],
+            registry=registry,
+        )
         self.dead_letters = Counter(
             "newswatch_classifier_dead_letters_total",
             "Malformed article messages skipped (and copied to the dead-letter topic), by reason.",

@@ -34,8 +34,10 @@ def kafka_bootstrap() -> Iterator[str]:
         yield bootstrap
         return
     host, _, port = bootstrap.rpartition(":")
-    kafka = LocalKafka(host=host, port=int(port), controller_port=int(port) + 1)
-    kafka.up()
+    # Throwaway storage of its own (the jars are shared): a test run never touches `make run`'s kept data.
+    home = ROOT / ".cache" / "kafka-test"
+    kafka = LocalKafka(home=home, host=host, port=int(port), controller_port=int(port) + 1, libs=LocalKafka().libs)
+    kafka.up(fresh=True)
     try:
         yield bootstrap
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -14,6 +15,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from newswatch.kafka_admin import ensure_topics
+from poller.config import load_feeds
+from poller.produce import ArticleSink, make_producer
+from poller.run import Poller
 from tests.conftest import ROOT, SAMPLES, Topics
 from tests.integration.helpers import at_least, collect, free_port, service_env, start_worker, stop
 from tests.integration.test_pipeline import SEED_EVENTS, poll_once
@@ -84,6 +88,42 @@ def test_a_story_in_two_feeds_gives_one_alert_per_rule_then_updates(
     lines = [line.split("\t", 2) for line in done.stdout.splitlines() if line]
     assert len(lines) == len(alerts)
     assert all(json.loads(value)["rule"]["id"] == key for key, _, value in lines)
+
+
+def test_the_same_item_in_a_main_and_a_section_feed_is_one_alert_and_one_update(
+    kafka_bootstrap: str, topics: Topics, tmp_path: Path
+) -> None:
+    """Same guid URL in two feeds, so the same article id: the second feed's copy adds its source, no resend."""
+    item = (SAMPLES / "seed-story.rss").read_text(encoding="utf-8")
+    item = item.replace("newswatch-sample-seed-2025-04-09", "https://news.example/2025/04/09/chinese-fighters")
+    for name in ("main", "section"):
+        (tmp_path / f"{name}.rss").write_text(item, encoding="utf-8")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n" + "".join(f"  - {{id: {n}, url: {tmp_path / n}.rss}}\n" for n in ("main", "section")))
+    sink = ArticleSink(make_producer(kafka_bootstrap), topics.articles)
+    poller = Poller(load_feeds(feeds), sink)
+    worker = start_worker(service_env(kafka_bootstrap, topics, tmp_path), tmp_path / "worker.log")
+    try:
+        assert sum(o.new for o in asyncio.run(poller.poll_once())) == 2
+        alerts = collect(
+            kafka_bootstrap, topics.alerts, until=at_least(2 * len(SEED_EVENTS)), timeout=120, settle=3, watch=worker
+        )
+        assert sum(o.new for o in asyncio.run(poller.poll_once())) == 0  # both polled again: nothing new
+        again = collect(kafka_bootstrap, topics.alerts, until=at_least(len(alerts)), timeout=30, settle=5, watch=worker)
+    finally:
+        sink.close()
+        stop(worker)
+    log = (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
+    for rule in SEED_EVENTS:
+        mine = [a for a in alerts if a["rule"]["id"] == rule]
+        assert [(a["kind"], a["revision"]) for a in mine] == [("alert", 0), ("update", 1)], (mine, log)
+        assert len({a["alert_id"] for a in mine}) == 1
+        assert [s["feed_id"] for s in mine[1]["sources"]] == [
+            mine[0]["article"]["feed_id"],
+            mine[1]["article"]["feed_id"],
+        ]
+        assert {s["feed_id"] for s in mine[1]["sources"]} == {"main", "section"}
+    assert len(again) == len(alerts)
 
 
 def test_malformed_messages_are_skipped_counted_and_dead_lettered(

@@ -80,6 +80,9 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
             if empty:
                 time.sleep(1)
         assert empty == [], f"panels without data: {empty}"
+        # a fresh start that just produced articles is not "no articles ingested", not even pending
+        assert query(base, 'newswatch_poller_articles_produced_total{feed="seed"}')
+        assert query(base, 'ALERTS{alertname="NewswatchNoArticlesIngested"}') == []
     finally:
         stop(poller)
         stop(worker)

@@ -53,7 +53,7 @@ def private_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
     libs = cached_jars()
     port = free_port()
     kafka = LocalKafka(home=tmp_path / "kafka", port=port, controller_port=free_port(), heap="256m", libs=libs)
-    kafka.up()
+    kafka.up(fresh=True)
     try:
         yield kafka
     finally:
@@ -94,7 +94,7 @@ def test_a_broker_outage_of_30_s_loses_no_article(private_kafka: LocalKafka) -> 
                 count += 1
                 server.routes["/live"] = Route(body=rss(count))
                 time.sleep(2)
-            private_kafka.up(keep_storage=True)
+            private_kafka.up()
             server.routes["/live"] = Route(body=rss(count + 5))
             expected = {f"https://example.org/story/{i}" for i in range(count + 5)}
 

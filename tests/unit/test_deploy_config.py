@@ -47,6 +47,14 @@ def test_promtool_accepts_the_alerting_rules(promtool: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_alerting_rules_pass_their_promtool_unit_tests(promtool: str) -> None:
+    """Series-driven checks of the rules (config/prometheus/rules/*.test.yml): e.g. a fresh start never alerts."""
+    tests = sorted((PROM / "rules").glob("*.test.yml"))
+    assert tests
+    done = subprocess.run([promtool, "test", "rules", *map(str, tests)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_committed_dashboard_is_what_the_generator_builds() -> None:
     assert DASHBOARD.read_text() == load_script("build_dashboard").render(), (
         "config/grafana/dashboards/newswatch.json is stale: run .venv/bin/python scripts/build_dashboard.py"

@@ -81,3 +81,26 @@ def test_url_without_a_host_is_rejected_at_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, "feeds:\n  - id: a\n    url: https:///rss\n")
     with pytest.raises(ConfigError, match=rf"{path}:3: feeds\.0\.url: .*not a valid URL"):
         load_feeds(path)
+
+
+def test_a_duplicate_id_is_reported_together_with_every_other_problem(tmp_path: Path) -> None:
+    """Not one round of fixes per kind of mistake: all problems of the file, in line order, at once."""
+    path = write(
+        tmp_path,
+        "feeds:\n"
+        "  - {id: a, url: 'https://a.example/rss'}\n"
+        "  - {id: a, url: 'https://b.example/rss'}\n"
+        "  - {id: c, url: 'ftp://c.example', interval: -3}\n",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_feeds(path)
+    problems = error.value.problems
+    assert [p.split(":")[1] for p in problems] == ["3", "4", "4"]
+    assert "duplicate feed id 'a'" in problems[0]
+    assert any("unsupported URL scheme" in p for p in problems) and any("greater than 0" in p for p in problems)
+
+
+def test_an_unclosed_bracket_is_reported_where_it_opens_with_its_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - id: a\n    url: https://a.example/rss\n    tags: {region: x\n  - id: c\n")
+    with pytest.raises(ConfigError, match=r"feeds\.yaml:4:11: invalid YAML: this '\{' is never closed"):
+        load_feeds(path)

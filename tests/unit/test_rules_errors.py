@@ -13,7 +13,14 @@ EVENT = "events:\n  - id: e\n    title: E\n"
 
 # (name, files {name: text}, file:line:col of the error, words the message must contain)
 CASES = [
-    ("bad YAML", {"e.yaml": EVENT + "    match: {any: [x]\n"}, "e.yaml:5", ["invalid YAML"]),
+    # an unclosed bracket is reported where it opens, not where the parser gave up (the next line)
+    ("bad YAML", {"e.yaml": EVENT + "    match: {any: [x]\n"}, "e.yaml:4:12", ["invalid YAML", "never closed", "'}'"]),
+    (
+        "dash without a space",
+        {"e.yaml": "events:\n  -id: e\n    title: E\n"},
+        "e.yaml:",
+        ["invalid YAML", "'- id: ...', not '-id: ...'"],
+    ),
     (
         "unknown key",
         {"e.yaml": EVENT + "    match: {any: [x]}\n    severty: high\n"},

@@ -171,3 +171,30 @@ def test_rules_keep_separate_stories() -> None:
     state: dict = {}
     assert decide(state, "r1", alert_id="x1", story=story_of(SEED), now=0, window=3600).action == "alert"
     assert decide(state, "r2", alert_id="x2", story=story_of(SEED), now=0, window=3600).action == "alert"
+
+
+def test_the_same_item_from_a_second_feed_is_an_update_not_a_resend() -> None:
+    """Two feeds carrying one item give one article id: the second feed's copy adds its source."""
+    state: dict = {}
+    assert run(state, SEED, 0) == "alert"
+    section = {**SEED, "feed_id": "one-world", "source": "One World"}
+    decision = decide(state, "r", alert_id=alert_id("a1", "r"), story=story_of(section), now=5, window=3600)
+    assert (decision.action, decision.revision) == ("update", 1)
+    assert [s["feed_id"] for s in decision.sources] == ["one", "one-world"]
+    # each feed's message redelivered (a worker restart) is its own first decision again, nothing new
+    assert run(state, SEED, 6) == "resend"
+    assert run(state, section, 7) == "resend"
+
+
+def test_a_redelivery_after_later_updates_resends_its_own_revision_and_sources() -> None:
+    """One (alert id, revision) never names two articles: the original, redelivered, is still revision 0."""
+    state: dict = {}
+    run(state, SEED, 0)
+    copy = {**SEED, "id": "b7", "feed_id": "two", "source": "Two"}
+    decide(state, "r", alert_id=alert_id("b7", "r"), story=story_of(copy), now=1, window=3600)
+    again = decide(state, "r", alert_id=alert_id("a1", "r"), story=story_of(SEED), now=2, window=3600)
+    assert (again.action, again.revision) == ("resend", 0)
+    assert [s["article_id"] for s in again.sources] == ["a1"]
+    copy_again = decide(state, "r", alert_id=alert_id("b7", "r"), story=story_of(copy), now=3, window=3600)
+    assert (copy_again.action, copy_again.revision) == ("resend", 1)
+    assert [s["article_id"] for s in copy_again.sources] == ["a1", "b7"]

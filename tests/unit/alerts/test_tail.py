@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerts.tail import format_line, wanted
+from alerts.tail import BrokerWatch, LineFormatter, format_line, wanted
 
 HEADERS = [("rule-id", b"drone_attack"), ("severity", b"high")]
 
@@ -25,3 +25,40 @@ def test_lines_say_what_kind_of_alert_it_is() -> None:
     assert format_line(update).endswith("[+2 more source(s)]")
     escalation = {**alert, "kind": "escalation", "escalation": {"count": 5, "distinct_sources": 3}}
     assert "ESCALATION: 5 matches from 3 sources" in format_line(escalation)
+
+
+def alert_of(rule: str, title: str = "Drones hit Kramatorsk") -> dict:
+    return {"rule": {"id": rule, "severity": "high"}, "article": {"title": title, "source": "AP"}, "kind": "alert"}
+
+
+def test_titles_start_in_one_column_whatever_the_rule_ids_length() -> None:
+    long_id = "foreign_fighters_recruitment_abroad"
+    line = LineFormatter(known=["drone_attack", long_id])
+    lines = [line(alert_of("drone_attack")), line(alert_of(long_id)), line(alert_of("x"))]
+    assert len({text.index("Drones hit") for text in lines}) == 1
+    later = LineFormatter()  # an id longer than any known widens the column for every line after it
+    later(alert_of(long_id + "_more"))
+    assert len({later(alert_of(r)).index("Drones hit") for r in ("a", "drone_attack")}) == 1
+
+
+def test_feed_text_cannot_drive_the_terminal() -> None:
+    text = format_line(alert_of("drone_attack", title="Breaking\x1b[2J\x1b]0;pwned\x07 news\rOK"))
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert "Breaking" in text and "news" in text
+
+
+def test_a_broker_away_for_a_while_is_reported_once_and_its_return_too() -> None:
+    said: list[str] = []
+    up = [True]
+    now = [0.0]
+    watch = BrokerWatch(lambda: up[0], said.append, "127.0.0.1:9092", after=10, clock=lambda: now[0])
+    watch.check()
+    up[0] = False
+    for t in range(0, 30):
+        now[0] = float(t)
+        watch.check()
+    assert len(said) == 1 and "unreachable for 10 s" in said[0]
+    up[0] = True
+    watch.check()
+    watch.check()
+    assert len(said) == 2 and "reachable again" in said[1]
