@@ -11,14 +11,16 @@ help:
 	@echo "make run        start local Kafka, poller and worker on the sample feeds; print alerts (Ctrl-C stops all)"
 	@echo "make test       lint, then the whole test suite on a real local Kafka"
 	@echo "make test-slow  the heavy scenarios (crash, rebalance, burst)"
-	@echo "make kafka-up / kafka-down / kafka-status   the local broker on its own"
+	@echo "make kafka-up / kafka-down / kafka-status   the local broker on its own (it keeps its data)"
+	@echo "make clean      remove .venv and .cache, including the local broker's data (alerts, offsets, feed state)"
 
 # The venv is rebuilt when the pinned dependencies change.
 $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
-	touch $@
+	@echo "make install: Python dependencies into $(VENV) (pinned in requirements*.lock; ~40 s the first time)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
 
 # The matcher's native core (matcher/native, Rust + PyO3): rebuilt into the venv when its sources change.
 # Cargo comes from rustup (~/.cargo/bin); maturin (pinned in requirements-dev.lock) drives the build.
@@ -29,15 +31,17 @@ NATIVE_PATH := $(CURDIR)/$(BIN):$(HOME)/.cargo/bin:$(PATH)
 
 $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)
 	@PATH="$(NATIVE_PATH)" command -v cargo >/dev/null || { echo "make install: the matcher needs Rust (cargo); install it with rustup" >&2; exit 1; }
-	PATH="$(NATIVE_PATH)" $(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps \
+	@echo "make install: compiling the matcher's Rust core ($(NATIVE); ~40 s the first time)"
+	@PATH="$(NATIVE_PATH)" $(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps \
 		--force-reinstall ./$(NATIVE)
-	touch $@
+	@touch $@
 
 SYSTEM_STAMP := .cache/.system-deps
 
 $(SYSTEM_STAMP): scripts/install-system-deps
-	scripts/install-system-deps
-	mkdir -p .cache && touch $@
+	@echo "make install: Debian packages (prometheus, kcat, Java, Maven), only those missing"
+	@scripts/install-system-deps
+	@mkdir -p .cache && touch $@
 
 COMPOSE_SCHEMA := .cache/compose-spec.json
 
@@ -45,6 +49,7 @@ $(COMPOSE_SCHEMA): scripts/fetch-compose-schema
 	scripts/fetch-compose-schema
 
 install: $(STAMP) $(NATIVE_STAMP) $(SYSTEM_STAMP) $(COMPOSE_SCHEMA)
+	@echo "make install: done; the newswatch command is .venv/bin/newswatch (or: source .venv/bin/activate)"
 
 run: install
 	$(BIN)/newswatch run

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     poller_concurrency: int = 20
     poller_max_bytes: int = 10 * 1024 * 1024
     poller_refuse_private: bool = False
+    # `newswatch run` starts a Prometheus on 127.0.0.1:9090 scraping poller and worker (false: you run your own).
+    run_prometheus: bool = True
     # New feeds' first polls are spread over this many seconds when there are more than poller_concurrency of
     # them; fewer are polled at once.
     poller_start_spread_seconds: float = 60.0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 from alerts.tail import end_offsets, tail
@@ -14,17 +17,20 @@ from matcher import load_rules
 from newswatch.kafka_admin import ensure_service_topics
 from newswatch.kafka_local import LocalKafka, answers
 from newswatch.prometheus_local import start_prometheus
-from newswatch.settings import ROOT, get_settings
+from newswatch.settings import get_settings
 from poller.config import load_feeds
 
-LOG_DIR = ROOT / ".cache" / "run"
+
+def log_dir() -> Path:
+    """Where ``newswatch run`` writes its children's logs: ``run/`` beside the worker's data folder."""
+    return get_settings().data_dir.parent / "run"
 
 
 def _spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
     # Own process group: the terminal's Ctrl-C reaches only us, and we stop the children in order.
     # Logs go to files so that the terminal shows alerts only.
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    with open(LOG_DIR / f"{name}.log", "wb") as log:
+    log_dir().mkdir(parents=True, exist_ok=True)
+    with open(log_dir() / f"{name}.log", "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "newswatch", *args],
             start_new_session=True,
@@ -44,11 +50,22 @@ def _stop(proc: subprocess.Popen[bytes], name: str, echo=print, timeout: float =
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        echo(f"{name} did not stop within {timeout:.0f} s and was killed; see {LOG_DIR / name}.log")
+        echo(f"{name} did not stop within {timeout:.0f} s and was killed; see {log_dir() / name}.log")
+
+
+def _never_failing(echo: Callable[[str], object]) -> Callable[[str], None]:
+    """``echo`` that cannot fail: a closed terminal (a broken pipe) must never keep the children from being stopped."""
+
+    def safe(text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            echo(text)
+
+    return safe
 
 
 def run_local(echo=print) -> int:
     """Run Kafka (unless one already answers), a poller and a worker; print alerts until SIGINT/SIGTERM."""
+    echo = _never_failing(echo)
     settings = get_settings()
     load_feeds(settings.feeds_file)  # config errors surface before anything starts
     rules = load_rules(settings.rules_path)
@@ -76,18 +93,18 @@ def run_local(echo=print) -> int:
         start = end_offsets(settings.kafka_bootstrap, settings.alerts_topic)
         earlier = sum(start.values())
         children = [("worker", _spawn("worker", "worker")), ("poller", _spawn("poller", "poll"))]
-        prometheus = start_prometheus(log=LOG_DIR / "prometheus.log")
+        prometheus = start_prometheus(log=log_dir() / "prometheus.log") if settings.run_prometheus else None
         if prometheus is not None:
             children.insert(0, ("prometheus", prometheus))
             echo("Prometheus scraping poller and worker: http://127.0.0.1:9090 (try newswatch_alerts_emitted_total)")
-        else:
+        elif settings.run_prometheus:
             echo("Prometheus is not installed (scripts/install-system-deps installs it); metrics are not scraped")
         if earlier:
             echo(
                 f"{earlier} alerts from earlier runs are kept on the '{settings.alerts_topic}' topic "
                 "(newswatch alerts tail --from-beginning shows them); only new ones follow"
             )
-        echo(f"poller and worker started (logs in {LOG_DIR}/); alerts follow, Ctrl-C stops everything")
+        echo(f"poller and worker started (logs in {log_dir()}/); alerts follow, Ctrl-C stops everything")
         last_check = time.monotonic()
 
         def should_stop() -> bool:
@@ -99,7 +116,7 @@ def run_local(echo=print) -> int:
                 dead = [(name, c) for name, c in children if c.poll() is not None]
                 if dead:
                     name, child = dead[0]
-                    echo(f"{name} exited (code {child.returncode}; log: {LOG_DIR / name}.log); stopping")
+                    echo(f"{name} exited (code {child.returncode}; log: {log_dir() / name}.log); stopping")
                     return True
             return False
 

@@ -55,6 +55,27 @@ def test_alerting_rules_pass_their_promtool_unit_tests(promtool: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_dashboard_is_a_valid_grafana_import_payload() -> None:
+    """What docs/operations.md tells people to POST to /api/dashboards/db, or upload in the UI."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    payload = {"dashboard": {**dashboard, "id": None}, "overwrite": True}
+    assert json.loads(json.dumps(payload)) == payload
+    assert dashboard.get("id") is None and dashboard["uid"] == "newswatch" and dashboard["title"]
+    assert isinstance(dashboard["schemaVersion"], int) and dashboard["panels"]
+    provisioned = YAML(typ="safe").load(
+        (ROOT / "config" / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )
+    uids = {d["uid"] for d in provisioned["datasources"]}
+    assert uids == {"newswatch-prometheus"}  # the uid docs/operations.md names
+    ids = set()
+    for panel in dashboard["panels"]:
+        assert panel.get("datasource") in (None, {"type": "prometheus", "uid": "newswatch-prometheus"}), panel["title"]
+        assert isinstance(panel["id"], int) and panel["id"] not in ids
+        ids.add(panel["id"])
+        for target in panel.get("targets", []):
+            assert target["expr"] and target.get("refId")
+
+
 def test_committed_dashboard_is_what_the_generator_builds() -> None:
     assert DASHBOARD.read_text() == load_script("build_dashboard").render(), (
         "config/grafana/dashboards/newswatch.json is stale: run .venv/bin/python scripts/build_dashboard.py"
