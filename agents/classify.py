@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from faust import StreamT
 
-from alerts.build import build_alert
-from alerts.stories import story_of
-from matcher.model import Event
-from matcher.reload import LiveRules
-from newswatch.settings import get_settings
-from streams.app import app, metrics
-from streams.topics import articles_topic, dead_letter_topic, matches_topic
+from newswatch.alerts.build import build_alert
+from newswatch.alerts.escalation import Escalate
+from newswatch.alerts.stories import story_of
+from newswatch.matcher.model import Event
+from newswatch.streams.worker import Worker
 
 log = logging.getLogger(__name__)
-# Raises ConfigError on invalid rules: the worker refuses to start (newswatch worker reports file and line).
-live_rules = LiveRules(get_settings().rules_path)
-
-
-def export_rule_set() -> None:
-    """Show the active rule set in the metrics."""
-    rules = live_rules.matcher.rules
-    metrics.rules_loaded.labels("events").set(len(rules.events))
-    metrics.rules_loaded.labels("actors").set(len(rules.actors))
-    metrics.rules_info.info({"version": live_rules.version})
-
-
-export_rule_set()
 
 # The poller caps an article at well under 1 MB; anything bigger on the topic did not come from it.
 MAX_ARTICLE_BYTES = 1_048_576
@@ -53,62 +39,58 @@ def decode_article(raw: bytes | None) -> tuple[dict[str, Any] | None, str]:
     return article, "ok"
 
 
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def seconds(duration: str | None) -> float | None:
-    """A rule-file duration ("30m", "2h", "1d"; validated at load) in seconds."""
-    if not duration:
-        return None
-    text = duration.replace(" ", "")
-    return float(text[:-1]) * _UNIT_SECONDS[text[-1]]
-
-
 def rule_options(rule: Event) -> dict[str, Any]:
-    """What the route agent needs to know of a rule besides the alert itself."""
-    options: dict[str, Any] = {"topic": rule.topic, "suppress": seconds(rule.suppress), "escalate": None}
+    """What the route agent needs to know of a rule besides the alert itself (JSON: it travels on a topic)."""
+    escalate = None
     if rule.escalate is not None:
-        options["escalate"] = {
-            "count": rule.escalate.count,
-            "within": seconds(rule.escalate.within),
-            "distinct_sources": rule.escalate.distinct_sources or 1,
-            "severity": rule.escalate.severity,
-            "per_actor": rule.escalate.per_actor,
-        }
-    return options
-
-
-@app.agent(articles_topic)
-async def classify(stream: StreamT) -> None:
-    """Match each article against the rules and send every match on, keyed by rule id."""
-    async for event in stream.events():
-        article, reason = decode_article(event.value)
-        if article is None:
-            metrics.articles.labels("invalid").inc()
-            metrics.dead_letters.labels(reason).inc()
-            log.warning(
-                "skipped message at %s[%d]@%d: %s (%d bytes)",
-                event.message.topic,
-                event.message.partition,
-                event.message.offset,
-                reason,
-                len(event.value or b""),
+        escalate = asdict(
+            Escalate(
+                count=rule.escalate.count,
+                within=rule.escalate.within,
+                distinct_sources=rule.escalate.distinct_sources or 1,
+                severity=rule.escalate.severity,
+                per_actor=rule.escalate.per_actor,
             )
-            if dead_letter_topic is not None and reason != "too_large":
-                await dead_letter_topic.send(
-                    key=event.key, value=event.value, headers=[("newswatch-error", reason.encode())]
+        )
+    return {"topic": rule.topic, "suppress": rule.suppress, "escalate": escalate}
+
+
+def register(worker: Worker) -> None:
+    """Add the classify agent to ``worker.app``."""
+    metrics, topics, live_rules = worker.metrics, worker.topics, worker.rules
+
+    @worker.app.agent(topics.articles, name="classify")
+    async def classify(stream: StreamT) -> None:
+        """Match each article against the rules and send every match on, keyed by rule id."""
+        async for event in stream.events():
+            article, reason = decode_article(event.value)
+            if article is None:
+                metrics.articles.labels("invalid").inc()
+                metrics.dead_letters.labels(reason).inc()
+                log.warning(
+                    "skipped message at %s[%d]@%d: %s (%d bytes)",
+                    event.message.topic,
+                    event.message.partition,
+                    event.message.offset,
+                    reason,
+                    len(event.value or b""),
                 )
-            continue
-        with metrics.classify_seconds.time():
-            analysis = live_rules.matcher.analyze(article)
-        metrics.articles.labels("classified").inc()
-        for actor in analysis.actors:
-            metrics.actor_mentions.labels(actor.id, actor.type).inc()
-        found = analysis.events
-        story = story_of(article) if found else None
-        for match in found:
-            rule = match.rule
-            metrics.matches.labels(rule.id, rule.category).inc()
-            alert = build_alert(article, match, detected_at=datetime.now(UTC))
-            candidate = {"alert": alert, "story": story, "options": rule_options(rule)}
-            await matches_topic.send(key=rule.id.encode(), value=json.dumps(candidate, ensure_ascii=False).encode())
+                if topics.dead_letter is not None and reason != "too_large":
+                    await topics.dead_letter.send(
+                        key=event.key, value=event.value, headers=[("newswatch-error", reason.encode())]
+                    )
+                continue
+            with metrics.classify_seconds.time():
+                analysis = live_rules.matcher.analyze(article)
+            metrics.articles.labels("classified").inc()
+            for actor in analysis.actors:
+                metrics.actor_mentions.labels(actor.id, actor.type).inc()
+            found = analysis.events
+            story = story_of(article) if found else None
+            for match in found:
+                rule = match.rule
+                metrics.matches.labels(rule.id, rule.category).inc()
+                alert = build_alert(article, match, detected_at=datetime.now(UTC))
+                candidate = {"alert": alert, "story": story, "options": rule_options(rule)}
+                value = json.dumps(candidate, ensure_ascii=False).encode()
+                await topics.matches.send(key=rule.id.encode(), value=value)

@@ -15,16 +15,14 @@ from typing import Any
 
 from faust import StreamT
 
-from alerts.build import escalation_alert, headers
-from alerts.escalation import Escalate, escalation_keys, observe
-from alerts.stories import decide
-from newswatch.settings import get_settings
-from streams.app import app, metrics
-from streams.tables import route_state
-from streams.topics import alerts_topic, matches_topic, rule_topic
+from newswatch.alerts.build import escalation_alert, headers
+from newswatch.alerts.escalation import Escalate, track
+from newswatch.alerts.stories import decide
+from newswatch.streams.metrics import WorkerMetrics
+from newswatch.streams.topics import Topics
+from newswatch.streams.worker import Worker
 
 log = logging.getLogger(__name__)
-settings = get_settings()
 
 
 def _seconds_since(timestamp: str | None, now: datetime) -> float | None:
@@ -34,11 +32,11 @@ def _seconds_since(timestamp: str | None, now: datetime) -> float | None:
         return None
 
 
-async def publish(alert: dict[str, Any], topic: str | None) -> None:
+async def publish(topics: Topics, metrics: WorkerMetrics, alert: dict[str, Any], topic: str | None) -> None:
     """Send one alert to ``alerts`` and, when the rule names one, to its own topic."""
     rule = alert["rule"]
     key, value = rule["id"].encode(), json.dumps(alert, ensure_ascii=False).encode()
-    for target in [alerts_topic] + ([rule_topic(topic)] if topic else []):
+    for target in [topics.alerts] + ([topics.rule_topic(topic)] if topic else []):
         try:
             await target.send(key=key, value=value, headers=headers(alert))
         except Exception:
@@ -47,58 +45,57 @@ async def publish(alert: dict[str, Any], topic: str | None) -> None:
         metrics.alerts.labels(rule["id"], rule["severity"], target.get_topic_name()).inc()
 
 
-@app.agent(matches_topic)
-async def route(stream: StreamT) -> None:
-    """Decide each match against its rule's state, then send alerts, updates and escalations."""
-    async for raw in stream:
-        candidate = json.loads(raw)
-        alert, options = candidate["alert"], candidate.get("options") or {}
-        rule_id = alert["rule"]["id"]
-        now = time.time()
-        decision = decide(
-            route_state,
-            rule_id,
-            alert_id=alert["alert_id"],
-            story=candidate["story"],
-            now=now,
-            window=settings.story_window_seconds,
-            suppress=options.get("suppress"),
-        )
-        fired: list[tuple[str, dict[str, Any]]] = []
-        escalate = dict(options.get("escalate") or {})
-        per_actor = escalate.pop("per_actor", False)
-        if escalate and decision.action in ("alert", "update"):
-            source = str(candidate["story"].get("source") or candidate["story"].get("feed_id") or "?")
-            counters = dict(route_state.get(f"{rule_id}|escalation") or {})
-            for key in escalation_keys(alert, per_actor):
-                counter = dict(counters.get(key) or {})
-                summary = observe(counter, Escalate(**escalate), now=now, source=source)
-                counters[key] = counter
-                if summary:
-                    fired.append((key, summary))
-            route_state[f"{rule_id}|escalation"] = counters  # assignment, not mutation: that writes the changelog
-        if decision.action == "suppress":
-            metrics.suppressed.labels(rule_id, decision.reason).inc()
-            continue
-        if decision.action == "update":
-            metrics.suppressed.labels(rule_id, "same_story").inc()
-        alert.update(
-            alert_id=decision.alert_id,
-            kind="alert" if decision.revision == 0 else "update",
-            revision=decision.revision,
-            sources=decision.sources,
-        )
-        await publish(alert, options.get("topic"))
-        latency = _seconds_since(alert.get("fetched_at"), datetime.now(UTC))
-        if decision.action == "alert" and latency is not None and latency >= 0:
-            metrics.feed_to_alert.observe(latency)
-        for key, summary in fired:
-            metrics.escalations.labels(rule_id).inc()
-            log.info(
-                "rule %s escalated%s: %d matches from %d sources",
+def register(worker: Worker) -> None:
+    """Add the route agent to ``worker.app``."""
+    metrics, topics, route_state = worker.metrics, worker.topics, worker.route_state
+    window = worker.settings.story_window_seconds
+
+    @worker.app.agent(topics.matches, name="route")
+    async def route(stream: StreamT) -> None:
+        """Decide each match against its rule's state, then send alerts, updates and escalations."""
+        async for raw in stream:
+            candidate = json.loads(raw)
+            alert, options = candidate["alert"], candidate.get("options") or {}
+            rule_id = alert["rule"]["id"]
+            now = time.time()
+            decision = decide(
+                route_state,
                 rule_id,
-                "" if key == "*" else f" for {key}",
-                summary["count"],
-                summary["distinct_sources"],
+                alert_id=alert["alert_id"],
+                story=candidate["story"],
+                now=now,
+                window=window,
+                suppress=options.get("suppress"),
             )
-            await publish(escalation_alert(alert, summary, escalate["severity"], key), options.get("topic"))
+            escalate = Escalate.from_dict(options.get("escalate"))
+            fired: list[tuple[str, dict[str, Any]]] = []
+            if escalate is not None and decision.action in ("alert", "update"):
+                source = str(candidate["story"].get("source") or candidate["story"].get("feed_id") or "?")
+                fired = track(route_state, rule_id, alert, escalate, now=now, source=source)
+            if decision.action == "suppress":
+                metrics.suppressed.labels(rule_id, decision.reason).inc()
+                continue
+            if decision.action == "update":
+                metrics.suppressed.labels(rule_id, "same_story").inc()
+            alert.update(
+                alert_id=decision.alert_id,
+                kind="alert" if decision.revision == 0 else "update",
+                revision=decision.revision,
+                sources=decision.sources,
+            )
+            await publish(topics, metrics, alert, options.get("topic"))
+            latency = _seconds_since(alert.get("fetched_at"), datetime.now(UTC))
+            if decision.action == "alert" and latency is not None and latency >= 0:
+                metrics.feed_to_alert.observe(latency)
+            for key, summary in fired:
+                metrics.escalations.labels(rule_id).inc()
+                log.info(
+                    "rule %s escalated%s: %d matches from %d sources",
+                    rule_id,
+                    "" if key == "*" else f" for {key}",
+                    summary["count"],
+                    summary["distinct_sources"],
+                )
+                await publish(
+                    topics, metrics, escalation_alert(alert, summary, escalate.severity, key), options.get("topic")
+                )

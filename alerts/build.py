@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from matcher.engine import EventMatch
+from newswatch.matcher.engine import EventMatch
 
 SCHEMA_VERSION = 1
 MAX_MATCHES = 20  # evidence enough for a reader; keeps an alert small whatever the article's length

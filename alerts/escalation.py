@@ -7,6 +7,7 @@ stays quiet until that window has passed. State is a JSON-able dict per rule (an
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +16,19 @@ MAX_EVENTS = 1_000  # per rule (and actor): the state is rewritten on each match
 
 @dataclass(frozen=True)
 class Escalate:
-    """The thresholds of one rule's escalation."""
+    """The thresholds of one rule's escalation: one type from the rule's options on the matches topic (as
+    ``asdict``) to the route decision. ``within`` in seconds; ``per_actor`` counts each actor on its own."""
 
     count: int
     within: float
     distinct_sources: int = 1
     severity: str = "critical"
+    per_actor: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Escalate | None:
+        """The escalation a match message carries (``asdict`` of one), or None when the rule has none."""
+        return cls(**data) if data else None
 
 
 def observe(state: dict[str, Any], escalate: Escalate, *, now: float, source: str) -> dict[str, Any] | None:
@@ -51,3 +59,20 @@ def escalation_keys(alert: dict[str, Any], per_actor: bool) -> list[str]:
     actors = alert.get("actors") or []
     near = [a["id"] for a in actors if a.get("near")]
     return near or [a["id"] for a in actors]
+
+
+def track(
+    store: MutableMapping[str, Any], rule: str, alert: dict[str, Any], escalate: Escalate, *, now: float, source: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """Count one alerted match of ``rule`` in its ``<rule>|escalation`` entry of ``store`` (the route table, a dict
+    in tests); return the escalations that fire now, as (actor id or ``*``, summary)."""
+    counters = dict(store.get(f"{rule}|escalation") or {})
+    fired = []
+    for key in escalation_keys(alert, escalate.per_actor):
+        counter = dict(counters.get(key) or {})
+        summary = observe(counter, escalate, now=now, source=source)
+        counters[key] = counter
+        if summary:
+            fired.append((key, summary))
+    store[f"{rule}|escalation"] = counters  # assignment, not mutation: that writes a Faust table's changelog
+    return fired

@@ -10,7 +10,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from newswatch.kafka_admin import UNREACHABLE, KafkaUnavailable
+from newswatch.core.kafka import UNREACHABLE, KafkaUnavailable
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 

@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from matcher import Matcher, RuleSet, load_rules  # noqa: E402
-from matcher.model import Event  # noqa: E402
+from newswatch.matcher import Matcher, RuleSet, load_rules  # noqa: E402
+from newswatch.matcher.model import Event  # noqa: E402
 
 ARTICLES = ROOT.parent / "shared" / "data" / "articles" / "articles.jsonl"
 WORD = re.compile(r"[^\W\d_]{4,}")

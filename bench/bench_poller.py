@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import CollectorRegistry  # noqa: E402
 
-from newswatch.kafka_admin import ensure_topics  # noqa: E402
-from newswatch.settings import get_settings  # noqa: E402
-from poller.metrics import PollerMetrics  # noqa: E402
-from poller.produce import ArticleSink, make_producer  # noqa: E402
-from poller.run import Poller, PollerOptions  # noqa: E402
+from newswatch.core.kafka import ensure_topics  # noqa: E402
+from newswatch.core.settings import get_settings  # noqa: E402
+from newswatch.poller.metrics import PollerMetrics  # noqa: E402
+from newswatch.poller.produce import ArticleSink, make_producer  # noqa: E402
+from newswatch.poller.run import Poller, PollerOptions  # noqa: E402
 from tests.feedserver import FeedServer, Route  # noqa: E402
 from tests.integration.poller_helpers import feeds_config  # noqa: E402
 

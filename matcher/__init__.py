@@ -1,6 +1,6 @@
 """The rule language and matching engine: which events and actors an article mentions."""
 
-from matcher.engine import ActorMention, Analysis, EventMatch, Hit, Matcher
-from matcher.load import RuleSet, load_rules
+from newswatch.matcher.engine import ActorMention, Analysis, EventMatch, Hit, Matcher
+from newswatch.matcher.load import RuleSet, load_rules
 
 __all__ = ["ActorMention", "Analysis", "EventMatch", "Hit", "Matcher", "RuleSet", "load_rules"]

@@ -15,12 +15,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from matcher.engine import Matcher
-from matcher.load import RuleSet, load_rules
-from matcher.scan import article_fields
-from newswatch.console import fail
-from newswatch.settings import get_settings
-from newswatch.yamlconf import ConfigError
+from newswatch.core.console import fail
+from newswatch.core.settings import get_settings
+from newswatch.core.yamlconf import ConfigError
+from newswatch.matcher.engine import Matcher
+from newswatch.matcher.load import RuleSet, load_rules
+from newswatch.matcher.scan import article_fields
 
 rules_app = typer.Typer(help="Check rule files and try them on a text.", no_args_is_help=True)
 RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules directory or file (default: config/rules).")]
@@ -37,7 +37,7 @@ def _load(path: Path | None, *, examples: bool = True) -> RuleSet:
 @rules_app.command("check")
 def check(rules: RulesOption = None) -> None:
     """Validate every rule file and run every rule's examples; exit 1 on any failure."""
-    from matcher.examples import run_examples
+    from newswatch.matcher.examples import run_examples
 
     path = rules or get_settings().rules_path
     try:
@@ -62,7 +62,7 @@ def check(rules: RulesOption = None) -> None:
 def _fetch(url: str) -> dict[str, Any]:
     import httpx
 
-    from poller.articles import html_to_text
+    from newswatch.poller.articles import html_to_text
 
     try:
         response = httpx.get(url, timeout=20, follow_redirects=True, headers={"User-Agent": "newswatch rules test"})
@@ -82,7 +82,7 @@ def test(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead.")] = False,
 ) -> None:
     """Show which events and actors a text triggers, with the matched words highlighted."""
-    from matcher.render import show
+    from newswatch.matcher.render import show
 
     if sum(x is not None for x in (text, file, url)) != 1:
         fail("give exactly one of --text, --file, --url")

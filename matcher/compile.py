@@ -16,9 +16,9 @@ from typing import Any
 import re2
 from newswatch_scan import Engine
 
-from matcher.load import RuleSet
-from matcher.model import LIST_REF, ActorItem, ActorSelector, CaseTerm, Condition, Event, RegexTerm
-from matcher.terms import Phrase, compile_phrase
+from newswatch.matcher.load import RuleSet
+from newswatch.matcher.model import LIST_REF, ActorItem, ActorSelector, CaseTerm, Condition, Event, RegexTerm
+from newswatch.matcher.terms import Phrase, compile_phrase
 
 FIELDS = ("title", "summary", "content", "text")
 SCOPES = {

@@ -9,10 +9,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from matcher.compile import FIELDS, Compiled, compile_rules
-from matcher.load import RuleSet
-from matcher.model import Actor, Event
-from matcher.scan import Scan, article_fields, native, scan
+from newswatch.matcher.compile import FIELDS, Compiled, compile_rules
+from newswatch.matcher.load import RuleSet
+from newswatch.matcher.model import Actor, Event
+from newswatch.matcher.scan import Scan, article_fields, native, scan
 
 TITLE = FIELDS.index("title")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from matcher.load import RuleSet
-from matcher.model import Event
+from newswatch.matcher.load import RuleSet
+from newswatch.matcher.model import Event
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def _short(example: str | dict[str, str]) -> str:
 
 def run_examples(rules: RuleSet) -> list[Failure]:
     """Every failing example of every rule (an empty list when all pass)."""
-    from matcher.engine import Matcher
+    from newswatch.matcher.engine import Matcher
 
     matcher = Matcher(rules)
     failures = []
@@ -68,7 +68,7 @@ def run_examples(rules: RuleSet) -> list[Failure]:
 
 
 def _terms_of(matcher: Any, event: Event) -> set[int]:
-    from matcher.compile import positive
+    from newswatch.matcher.compile import positive
 
     terms: set[int] = set()
     positive(matcher.compiled.nodes[matcher.compiled.events.index(event)], terms, set())

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from matcher.model import LIST_REF, Actor, ActorItem, ActorSelector, Condition, Event, RuleFile
-from newswatch.yamlconf import ConfigError, format_errors, plain, read_yaml, where
+from newswatch.core.yamlconf import ConfigError, format_errors, plain, read_yaml, where
+from newswatch.matcher.model import LIST_REF, Actor, ActorItem, ActorSelector, Condition, Event, RuleFile
 
 HINTS = {
     "missing": "add this key",
@@ -188,7 +188,7 @@ def load_rules(path: Path | str, *, examples: bool = True) -> RuleSet:
     _cross_check(parsed, rules, check)
     problems += check.problems
     if not problems and examples:
-        from matcher.examples import run_examples
+        from newswatch.matcher.examples import run_examples
 
         problems += [failure.message() for failure in run_examples(rules)]
     if problems:

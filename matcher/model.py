@@ -11,13 +11,37 @@ import re
 from typing import Annotated, Any, Literal
 
 import re2
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 Scope = Literal["title", "title_summary", "full"]
 Ident = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
-# "30m", "2h", "1d": durations of the alerting fields that the next issue (suppress/escalate) consumes.
-Duration = Annotated[str, Field(pattern=r"^\d+\s*(s|m|h|d)$")]
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(value: object) -> object:
+    """A rule file's duration ("30m", "2h", "1d") in seconds, converted once at load."""
+    if isinstance(value, str):
+        found = _DURATION.match(value.strip())
+        if not found:
+            raise ValueError(f"'{value}' is not a duration; write a number and a unit: 90s, 30m, 2h or 1d")
+        return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+    raise ValueError("write a duration as a number and a unit: 90s, 30m, 2h or 1d")
+
+
+# Seconds, written in rule files as "30m", "2h", "1d" (suppress, escalate.within).
+Duration = Annotated[float, BeforeValidator(_seconds)]
 
 MIN_STEM = 3  # a stem shorter than this ("a*") would hit nearly every word of every article
 

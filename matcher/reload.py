@@ -6,9 +6,9 @@ import hashlib
 import logging
 from pathlib import Path
 
-from matcher.engine import Matcher
-from matcher.load import load_rules, rule_files
-from newswatch.yamlconf import ConfigError
+from newswatch.core.yamlconf import ConfigError
+from newswatch.matcher.engine import Matcher
+from newswatch.matcher.load import load_rules, rule_files
 
 log = logging.getLogger(__name__)
 

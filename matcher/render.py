@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from matcher.engine import Analysis, Hit
+from newswatch.matcher.engine import Analysis, Hit
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 CONTEXT = 80  # characters shown either side of a hit

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from matcher.compile import FIELDS, Compiled
+from newswatch.matcher.compile import FIELDS, Compiled
 
 RawHit = tuple[str, int, int, int]
 NativeHit = tuple[int, int, int, int]  # the field as its index in FIELDS

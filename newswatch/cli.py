@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from matcher.cli import classify, rules_app
-from newswatch.console import fail
-from newswatch.kafka_admin import KafkaUnavailable, ensure_service_topics, ensure_topics
-from newswatch.kafka_local import LocalKafka, LocalKafkaError, answers
-from newswatch.settings import get_settings
-from newswatch.yamlconf import ConfigError
-from poller import cli as poller_cli
-from poller.statestore import ensure_state_topic
+from newswatch.core.console import fail
+from newswatch.core.kafka import KafkaUnavailable, ensure_service_topics, ensure_topics
+from newswatch.core.settings import Settings, get_settings
+from newswatch.core.yamlconf import ConfigError
+from newswatch.local.kafka import LocalKafka, LocalKafkaError, answers
+from newswatch.matcher.cli import classify, rules_app
+from newswatch.poller import cli as poller_cli
+from newswatch.poller.statestore import ensure_state_topic
 
 app = typer.Typer(help="Watch news feeds for the events your rules describe; alert on Kafka.", no_args_is_help=True)
 kafka_app = typer.Typer(help="A real single-node Kafka broker on 127.0.0.1 for local runs and tests.")
@@ -77,21 +76,13 @@ def kafka_status() -> None:
     raise typer.Exit(0 if ok else 1)
 
 
-def _override(**values: object) -> None:
-    """Let a command-line option win over its NEWSWATCH_* variable, for this process and its imports.
-
-    Settings are read once per process (``get_settings`` is cached, and ``streams.app`` reads them at import),
-    so the option is written to the environment and the cache cleared before anything reads them again.
-    """
-    for name, value in values.items():
-        if value is not None:
-            os.environ[f"NEWSWATCH_{name.upper()}"] = str(value)
-    get_settings.cache_clear()
+def _settings(**overrides: object) -> Settings:
+    """The settings read once from the environment, with the command-line options given (not None) on top."""
+    return get_settings().model_copy(update={name: value for name, value in overrides.items() if value is not None})
 
 
-def _topics() -> list[str]:
+def _topics(settings: Settings) -> list[str]:
     """The topics poller and worker write to (Faust creates its own internal and changelog topics)."""
-    settings = get_settings()
     return [
         settings.articles_topic,
         settings.alerts_topic,
@@ -116,14 +107,13 @@ def topics(
     ] = None,
 ) -> None:
     """Create newswatch's topics if they do not exist yet (an existing topic is left as it is)."""
-    _override(
+    settings = _settings(
         topic_partitions=partitions,
         topic_replication_factor=replication_factor,
         topic_min_insync_replicas=min_insync_replicas,
     )
-    settings = get_settings()
     try:
-        created = ensure_service_topics(_topics(), settings)
+        created = ensure_service_topics(_topics(settings), settings)
         ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
     except KafkaUnavailable as exc:
         fail(str(exc))
@@ -148,21 +138,23 @@ def worker(
     ] = None,
 ) -> None:
     """Run the Faust worker: classify articles and send alerts. Workers with one app id share the partitions."""
-    # Before `import agents`: streams.app reads the port and folder when it is imported.
-    _override(worker_web_port=web_port, data_dir=data_dir)
-    settings = get_settings()
+    from prometheus_client import REGISTRY
+
+    from newswatch.agents import create_app
+    from newswatch.matcher.reload import LiveRules
+
+    settings = _settings(worker_web_port=web_port, data_dir=data_dir)
     settings.worker_data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     try:
-        import agents  # noqa: F401 - registers the agents with the app; loads (and checks) the rules once
-        from agents.reload import rule_topics
-        from streams.tables import route_state
-        from streams.topics import matches_topic
-
+        rules = LiveRules(settings.rules_path)  # invalid rules: the worker refuses to start, naming file and line
+        worker = create_app(settings, REGISTRY, rules)
         # Faust would create its internal topics (matches, the table's changelog) itself, but a second worker
         # starting at the same moment can join the group before that and is then never assigned them (aiokafka
         # only subscribes to topics that exist when it joins): so they are created here, before Faust starts.
-        ensure_service_topics([*_topics(), *rule_topics(), matches_topic.get_topic_name()], settings)
-        changelog = route_state.changelog_topic.get_topic_name()
+        ensure_service_topics(
+            [*_topics(settings), *worker.rule_topic_names(), worker.topics.matches.get_topic_name()], settings
+        )
+        changelog = worker.route_state.changelog_topic.get_topic_name()
         ensure_topics(
             settings.kafka_bootstrap,
             [changelog],
@@ -172,10 +164,8 @@ def worker(
         )
     except (ConfigError, KafkaUnavailable) as exc:
         fail(str(exc))
-    from streams.app import app as faust_app
-
     sys.argv = ["newswatch-worker", "worker", "--loglevel", loglevel, "--web-port", str(settings.worker_web_port)]
-    faust_app.main()
+    worker.app.main()
 
 
 @alerts_app.command("tail")
@@ -189,7 +179,7 @@ def alerts_tail(
     topic: Annotated[str | None, typer.Option(help="Alert topic (default: alerts).")] = None,
 ) -> None:
     """Print alerts as they arrive, one line each."""
-    from alerts.tail import SEVERITIES, tail
+    from newswatch.alerts.tail import SEVERITIES, tail
 
     if severity and severity not in SEVERITIES:
         fail(f"--severity must be one of {', '.join(SEVERITIES)}")

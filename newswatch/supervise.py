@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from alerts.tail import end_offsets, tail
-from matcher import load_rules
-from newswatch.kafka_admin import ensure_service_topics
-from newswatch.kafka_local import LocalKafka, answers
-from newswatch.prometheus_local import start_prometheus
-from newswatch.settings import get_settings
-from poller.config import load_feeds
+from newswatch.alerts.tail import end_offsets, tail
+from newswatch.core.kafka import ensure_service_topics
+from newswatch.core.settings import get_settings
+from newswatch.local.kafka import LocalKafka, answers
+from newswatch.local.prometheus import start_prometheus
+from newswatch.matcher import load_rules
+from newswatch.poller.config import load_feeds
 
 
 def log_dir() -> Path:

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from newswatch.console import fail, setup_logging
+from newswatch.core.console import fail, setup_logging
 
 feeds_app = typer.Typer(help="What the pollers know about each feed.")
 
@@ -30,17 +30,17 @@ def poll(
     shard: Annotated[str, typer.Option(help="This poller's share of the feeds, i/n (i from 0); see README.")] = "0/1",
 ) -> None:
     """Poll the feeds and produce each new item to the articles topic (a service unless --once)."""
-    from newswatch.kafka_admin import KafkaUnavailable, ensure_service_topics
-    from newswatch.settings import get_settings
-    from newswatch.yamlconf import ConfigError
-    from poller.config import load_feeds
-    from poller.fetch import FetchLimits
-    from poller.metrics import PollerMetrics, serve
-    from poller.produce import ArticleSink, make_producer
-    from poller.reload import LiveFeeds
-    from poller.run import Poller, PollerOptions
-    from poller.shard import Shard
-    from poller.statestore import ensure_state_topic, read_states
+    from newswatch.core.kafka import KafkaUnavailable, ensure_service_topics
+    from newswatch.core.settings import get_settings
+    from newswatch.core.yamlconf import ConfigError
+    from newswatch.poller.config import load_feeds
+    from newswatch.poller.fetch import FetchLimits
+    from newswatch.poller.metrics import PollerMetrics, serve
+    from newswatch.poller.produce import ArticleSink, make_producer
+    from newswatch.poller.reload import LiveFeeds
+    from newswatch.poller.run import Poller, PollerOptions
+    from newswatch.poller.shard import Shard
+    from newswatch.poller.statestore import ensure_state_topic, read_states
 
     settings = get_settings()
     setup_logging(kafka_client_level=settings.kafka_client_log_level)
@@ -118,12 +118,12 @@ def feeds_status(feeds: FeedsOption = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from newswatch.kafka_admin import KafkaUnavailable
-    from newswatch.settings import get_settings
-    from newswatch.yamlconf import ConfigError
-    from poller.config import load_feeds
-    from poller.state import FeedState
-    from poller.statestore import read_states
+    from newswatch.core.kafka import KafkaUnavailable
+    from newswatch.core.settings import get_settings
+    from newswatch.core.yamlconf import ConfigError
+    from newswatch.poller.config import load_feeds
+    from newswatch.poller.state import FeedState
+    from newswatch.poller.statestore import read_states
 
     settings = get_settings()
     try:

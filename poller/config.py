@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from newswatch.yamlconf import ConfigError, line_of, load_model, read_yaml
+from newswatch.core.yamlconf import ConfigError, line_of, load_model, read_yaml
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 _LINE = re.compile(r"^.*?:(\d+)[:\s]")

@@ -14,8 +14,8 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from newswatch.kafka_admin import UNREACHABLE, KafkaUnavailable
-from poller.metrics import PollerMetrics
+from newswatch.core.kafka import UNREACHABLE, KafkaUnavailable
+from newswatch.poller.metrics import PollerMetrics
 
 log = logging.getLogger(__name__)
 

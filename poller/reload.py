@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from newswatch.yamlconf import ConfigError
-from poller.config import FeedsConfig, load_feeds
+from newswatch.core.yamlconf import ConfigError
+from newswatch.poller.config import FeedsConfig, load_feeds
 
 log = logging.getLogger(__name__)
 RELOAD_EVERY = 2.0  # seconds between looks at the feeds file's modification time

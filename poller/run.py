@@ -19,16 +19,16 @@ from typing import Any
 
 import httpx
 
-from poller.articles import to_article
-from poller.config import Feed, FeedsConfig
-from poller.fetch import FetchLimits, FetchResult, fetch_file, fetch_http, make_client
-from poller.metrics import PollerMetrics
-from poller.parse import parse_feed
-from poller.produce import ArticleSink
-from poller.reload import RELOAD_EVERY, LiveFeeds
-from poller.schedule import PRODUCE_RETRY, START_SPREAD, initial_delay, jittered, next_delay
-from poller.shard import Shard
-from poller.state import DEFAULT_SEEN_LIMIT, FeedState
+from newswatch.poller.articles import to_article
+from newswatch.poller.config import Feed, FeedsConfig
+from newswatch.poller.fetch import FetchLimits, FetchResult, fetch_file, fetch_http, make_client
+from newswatch.poller.metrics import PollerMetrics
+from newswatch.poller.parse import parse_feed
+from newswatch.poller.produce import ArticleSink
+from newswatch.poller.reload import RELOAD_EVERY, LiveFeeds
+from newswatch.poller.schedule import PRODUCE_RETRY, START_SPREAD, initial_delay, jittered, next_delay
+from newswatch.poller.shard import Shard
+from newswatch.poller.state import DEFAULT_SEEN_LIMIT, FeedState
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from newswatch.kafka_admin import UNREACHABLE, KafkaUnavailable, ensure_topics
-from poller.state import FeedState
+from newswatch.core.kafka import UNREACHABLE, KafkaUnavailable, ensure_topics
+from newswatch.poller.state import FeedState
 
 log = logging.getLogger(__name__)
 

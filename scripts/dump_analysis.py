@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_matcher import generate, load_articles, vocabulary  # noqa: E402
 
-from matcher import Matcher, RuleSet, load_rules  # noqa: E402
+from newswatch.matcher import Matcher, RuleSet, load_rules  # noqa: E402
 
 FIELD_ORDER = {"title": 0, "summary": 1, "content": 2, "text": 3}
 ARTICLES = ROOT.parent / "shared" / "data" / "articles" / "articles.jsonl"

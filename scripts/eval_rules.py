@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from matcher import Matcher, load_rules  # noqa: E402
+from newswatch.matcher import Matcher, load_rules  # noqa: E402
 
 EVENTS = ("foreign_fighters", "drone_attack", "ceasefire_talks")
 LABELS = ROOT / "tests" / "fixtures" / "eval" / "labels.jsonl"

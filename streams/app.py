@@ -1,62 +1,73 @@
-"""The Faust application: only built here; topics in ``streams.topics``, agents in ``agents/``."""
+"""The Faust application, built by ``make_app``: nothing is created at import (agents: ``newswatch.agents``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
-from prometheus_client import REGISTRY
+from prometheus_client import CollectorRegistry
 
-from newswatch.settings import get_settings
-from streams.consumer import transport_class
-from streams.metrics import WorkerMetrics
-
-settings = get_settings()
+from newswatch.core.settings import Settings
+from newswatch.streams.consumer import transport_class
+from newswatch.streams.metrics import WorkerMetrics
 
 
 class NewswatchApp(faust.App):
-    """A Faust app whose consumer never skips a message of the articles or (at least once) matches topic."""
+    """A Faust app whose consumer never skips a message of the ``contiguous_topics`` (streams/consumer.py)."""
+
+    contiguous_topics: frozenset[str] = frozenset()
+    on_gap: Callable[[str, int], None] = staticmethod(lambda topic, skipped: None)
 
     def _new_transport(self) -> Any:
-        matches = f"{settings.app_id}-matches"
-        contiguous = {settings.articles_topic} | (
-            {matches} if settings.processing_guarantee == "at_least_once" else set()
-        )
-        transport = transport_class(contiguous.__contains__, lambda topic, n: metrics.stream_gaps.labels(topic).inc(n))
+        transport = transport_class(self.contiguous_topics.__contains__, self.on_gap)
         return transport(self.conf.broker_consumer, self)
 
 
-app = NewswatchApp(
-    settings.app_id,
-    broker=f"kafka://{settings.kafka_bootstrap}",
-    store="memory://",
-    datadir=str(settings.worker_data_dir),
-    web_port=settings.worker_web_port,
-    web_host=settings.worker_web_host,
-    topic_partitions=settings.topic_partitions,
-    # Faust creates the matches topic and the table's changelog itself: same copies as newswatch's own topics.
-    topic_replication_factor=settings.topic_replication_factor,
-    # Topics are created by `newswatch worker` before the app starts (see newswatch.kafka_admin).
-    topic_allow_declare=True,
-    producer_acks=-1,
-    processing_guarantee=settings.processing_guarantee,
-    # Back-pressure. Faust stops fetching for a stream once this many of its messages wait for the agent, so a
-    # burst stays on Kafka (as consumer lag) instead of in memory. Faust's default is 4,096; an article may be
-    # up to 1 MB, so 1,024 quarters the worst case while still holding two full polls (below) of work, enough
-    # that the agent never waits for a fetch (peak RSS under a 50,000-article burst: bench/RESULTS.md "Burst").
-    stream_buffer_maxsize=1024,
-    # aiokafka's default hands over everything one fetch returned (up to 1 MB per partition); cap each poll so
-    # the consumer loop returns often enough to commit and to notice a rebalance.
-    broker_max_poll_records=500,
-    broker_session_timeout=settings.worker_session_timeout_seconds,
-    # On stop, Faust waits until every message handed to an agent is acknowledged; one that never will be (its
-    # agent already stopped, or blocked on a send) kept `newswatch run` waiting until it was killed. Not waiting
-    # loses nothing: what was not acknowledged is not committed, and is read again on the next start.
-    stream_wait_empty=False,
-)
+def matches_topic_name(settings: Settings) -> str:
+    """classify -> route: the internal topic of one (article, matched rule) per message."""
+    return f"{settings.app_id}-matches"
 
-# Faust's own stream/table/producer metrics (newswatch_faust_*) and ours share one registry and are
-# served together at http://<worker>:<web port>/metrics.
-setup_prometheus_sensors(app, pattern="/metrics", registry=REGISTRY, name_prefix="newswatch_faust")
-metrics = WorkerMetrics(REGISTRY)
+
+def make_app(settings: Settings, metrics: WorkerMetrics, registry: CollectorRegistry) -> NewswatchApp:
+    """The worker's Faust app for ``settings``; Faust's own sensor and ``metrics`` share ``registry``."""
+    app = NewswatchApp(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        datadir=str(settings.worker_data_dir),
+        web_port=settings.worker_web_port,
+        web_host=settings.worker_web_host,
+        topic_partitions=settings.topic_partitions,
+        # Faust creates the matches topic and the table's changelog itself: same copies as newswatch's own topics.
+        topic_replication_factor=settings.topic_replication_factor,
+        # Topics are created by `newswatch worker` before the app starts (see newswatch.core.kafka).
+        topic_allow_declare=True,
+        producer_acks=-1,
+        processing_guarantee=settings.processing_guarantee,
+        # Back-pressure. Faust stops fetching for a stream once this many of its messages wait for the agent, so a
+        # burst stays on Kafka (as consumer lag) instead of in memory. Faust's default is 4,096; an article may be
+        # up to 1 MB, so 1,024 quarters the worst case while still holding two full polls (below) of work, enough
+        # that the agent never waits for a fetch (peak RSS under a 50,000-article burst: bench/RESULTS.md "Burst").
+        stream_buffer_maxsize=1024,
+        # aiokafka's default hands over everything one fetch returned (up to 1 MB per partition); cap each poll so
+        # the consumer loop returns often enough to commit and to notice a rebalance.
+        broker_max_poll_records=500,
+        broker_session_timeout=settings.worker_session_timeout_seconds,
+        # On stop, Faust waits until every message handed to an agent is acknowledged; one that never will be (its
+        # agent already stopped, or blocked on a send) kept `newswatch run` waiting until it was killed. Not waiting
+        # loses nothing: what was not acknowledged is not committed, and is read again on the next start.
+        stream_wait_empty=False,
+    )
+    # The articles topic (written by pollers) and, at least once, the matches topic have a message at every
+    # offset: a consumer that skips ahead there is losing messages (streams/consumer.py).
+    contiguous = {settings.articles_topic}
+    if settings.processing_guarantee == "at_least_once":
+        contiguous.add(matches_topic_name(settings))
+    app.contiguous_topics = frozenset(contiguous)
+    app.on_gap = lambda topic, skipped: metrics.stream_gaps.labels(topic).inc(skipped)
+    # Faust's own stream/table/producer metrics (newswatch_faust_*) and ours share one registry and are
+    # served together at http://<worker>:<web port>/metrics.
+    setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="newswatch_faust")
+    return app

@@ -7,7 +7,7 @@ and URLs never become labels. Faust's own stream/table metrics come from its Pro
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 # Seconds from the poller fetching an article to the worker raising its alert; a fresh story should be seconds.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600)
@@ -16,7 +16,7 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3
 class WorkerMetrics:
     """The classify, alert, rule and Kafka metrics of one worker process."""
 
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.articles = Counter(
             "newswatch_classifier_articles_total",
             "Articles taken from the articles topic, by outcome (classified, invalid).",

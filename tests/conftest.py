@@ -27,7 +27,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """A real Kafka broker: the one already answering at NEWSWATCH_KAFKA_BOOTSTRAP, else a local one we start."""
-    from newswatch.kafka_local import LocalKafka, answers
+    from newswatch.local.kafka import LocalKafka, answers
 
     bootstrap = os.environ.get("NEWSWATCH_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     if answers(bootstrap):
@@ -62,7 +62,7 @@ class Topics:
 
 def make_topics(bootstrap: str, name: str, partitions: int = TEST_PARTITIONS) -> Topics:
     """Fresh topics named after ``name`` (a test's), created with ``partitions`` partitions."""
-    from newswatch.kafka_admin import ensure_topics
+    from newswatch.core.kafka import ensure_topics
 
     suffix = f"{name[:30]}-{uuid.uuid4().hex[:8]}".replace("[", "-").replace("]", "")
     names = Topics(f"articles-{suffix}", f"alerts-{suffix}", f"newswatch-test-{suffix}", partitions)

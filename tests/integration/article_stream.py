@@ -12,8 +12,8 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from alerts.build import alert_id
-from matcher import Matcher
+from newswatch.alerts.build import alert_id
+from newswatch.matcher import Matcher
 
 
 def real_articles(shared_data: Path, count: int) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from poller.config import FeedsConfig
-from poller.fetch import FetchLimits
-from poller.metrics import PollerMetrics
-from poller.produce import ArticleSink, make_producer
-from poller.run import Poller, PollerOptions, PollOutcome
-from poller.statestore import ensure_state_topic, read_states
+from newswatch.poller.config import FeedsConfig
+from newswatch.poller.fetch import FetchLimits
+from newswatch.poller.metrics import PollerMetrics
+from newswatch.poller.produce import ArticleSink, make_producer
+from newswatch.poller.run import Poller, PollerOptions, PollOutcome
+from newswatch.poller.statestore import ensure_state_topic, read_states
 
 
 def feeds_config(urls: dict[str, str], interval: float = 300.0) -> FeedsConfig:

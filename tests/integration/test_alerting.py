@@ -14,10 +14,10 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from newswatch.kafka_admin import ensure_topics
-from poller.config import load_feeds
-from poller.produce import ArticleSink, make_producer
-from poller.run import Poller
+from newswatch.core.kafka import ensure_topics
+from newswatch.poller.config import load_feeds
+from newswatch.poller.produce import ArticleSink, make_producer
+from newswatch.poller.run import Poller
 from tests.conftest import ROOT, SAMPLES, Topics
 from tests.integration.helpers import at_least, collect, free_port, service_env, start_worker, stop
 from tests.integration.test_pipeline import SEED_EVENTS, poll_once

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer
 
-from matcher import Matcher, load_rules
-from newswatch.settings import Settings
+from newswatch.core.settings import Settings
+from newswatch.matcher import Matcher, load_rules
 from tests.conftest import SAMPLES, Topics
 from tests.integration.article_stream import (
     copies_not_updating_their_original,

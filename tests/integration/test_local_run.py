@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.kafka_local import LocalKafka
+from newswatch.local.kafka import LocalKafka
 from tests.conftest import ROOT, SAMPLES
 from tests.integration.helpers import free_port
 from tests.integration.test_pipeline import SEED_EVENTS

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.prometheus_local import query, start_prometheus, wait_ready
+from newswatch.local.prometheus import query, start_prometheus, wait_ready
 from tests.conftest import ROOT, SAMPLES, Topics
 from tests.integration.helpers import at_least, collect, free_port, service_env, start_poller, start_worker, stop
 from tests.integration.test_pipeline import SEED_EVENTS

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from poller.config import load_feeds
-from poller.produce import ArticleSink, make_producer
-from poller.run import Poller
+from newswatch.poller.config import load_feeds
+from newswatch.poller.produce import ArticleSink, make_producer
+from newswatch.poller.run import Poller
 from tests.conftest import SAMPLES, Topics
 from tests.integration.helpers import collect, service_env, start_worker, stop
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from poller.fetch import FetchLimits
-from poller.metrics import PollerMetrics
+from newswatch.poller.fetch import FetchLimits
+from newswatch.poller.metrics import PollerMetrics
 from tests.conftest import Topics
 from tests.feedserver import FeedServer, Route
 from tests.integration.poller_helpers import feeds_config, run_poller, topic_messages
@@ -102,7 +102,7 @@ def test_hostile_feeds_get_a_reason_each_and_memory_stays_bounded(
 def test_retry_after_and_back_off_set_the_next_poll(server: FeedServer) -> None:
     import asyncio
 
-    from poller.run import Poller
+    from newswatch.poller.run import Poller
 
     class NoSink:
         async def send_all(self, articles: list) -> tuple[list, list]:
@@ -124,7 +124,7 @@ def test_a_failure_is_logged_once_per_change_of_state(
     config = feeds_config({"flaky": server.url("/flaky")})
     server.routes["/flaky"] = Route(status=500)
     metrics = PollerMetrics(CollectorRegistry())
-    with caplog.at_level(logging.INFO, logger="poller.run"):
+    with caplog.at_level(logging.INFO, logger="newswatch.poller.run"):
         run_poller(config, kafka_bootstrap, topics.articles, None, polls=3, metrics=metrics)
     failing = [r.getMessage() for r in caplog.records if "failing" in r.getMessage()]
     assert len(failing) == 1 and "http_500" in failing[0]

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from matcher import Matcher, load_rules
-from newswatch.settings import Settings
+from newswatch.core.settings import Settings
+from newswatch.matcher import Matcher, load_rules
 from tests.conftest import ROOT, SAMPLES, make_topics
 from tests.integration.article_stream import (
     SteadyProducer,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from poller.articles import article_id, html_to_text, to_article
-from poller.parse import parse_feed
+from newswatch.poller.articles import article_id, html_to_text, to_article
+from newswatch.poller.parse import parse_feed
 from tests.conftest import SAMPLES
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.consumer import next_step
+from newswatch.streams.consumer import next_step
 
 
 def test_the_next_offset_is_delivered_and_one_that_skips_ahead_is_read_again_from_the_gap() -> None:

@@ -86,7 +86,7 @@ def exported_metric_names() -> set[str]:
     """Every metric family name the worker's registry (ours + Faust's sensor) exports."""
     from faust.sensors.prometheus import FaustMetrics
 
-    from streams.metrics import WorkerMetrics
+    from newswatch.streams.metrics import WorkerMetrics
 
     registry = CollectorRegistry()
     WorkerMetrics(registry)
@@ -122,7 +122,7 @@ def test_docker_compose_matches_the_compose_specification() -> None:
 
 
 def test_compose_kafka_is_the_same_version_as_the_local_broker() -> None:
-    from newswatch.kafka_local import LocalKafka
+    from newswatch.local.kafka import LocalKafka
 
     compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
     assert compose["services"]["kafka"]["image"] == f"apache/kafka:{LocalKafka().kafka_version()}"
@@ -147,7 +147,7 @@ def test_cluster_compose_matches_the_compose_specification() -> None:
 
 
 def test_cluster_compose_runs_three_kraft_brokers_of_the_local_version() -> None:
-    from newswatch.kafka_local import LocalKafka
+    from newswatch.local.kafka import LocalKafka
 
     services = load_cluster_compose()["services"]
     brokers = {name: s for name, s in services.items() if name.startswith("kafka-")}
@@ -164,7 +164,7 @@ def test_cluster_compose_runs_three_kraft_brokers_of_the_local_version() -> None
 
 
 def test_cluster_compose_creates_and_uses_replicated_topics() -> None:
-    from newswatch.settings import Settings
+    from newswatch.core.settings import Settings
 
     services = load_cluster_compose()["services"]
     command = services["topics"]["command"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from poller.articles import to_article
-from poller.parse import parse_feed
+from newswatch.poller.articles import to_article
+from newswatch.poller.parse import parse_feed
 from tests.conftest import SHARED
 
 CORPUS = sorted((SHARED / "feedparser-tests").rglob("*.xml")) if SHARED.exists() else []

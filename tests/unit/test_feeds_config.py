@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.yamlconf import ConfigError
-from poller.config import load_feeds
+from newswatch.core.yamlconf import ConfigError
+from newswatch.poller.config import load_feeds
 from tests.conftest import ROOT
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-import poller.run
-from poller.config import FeedsConfig, load_feeds
-from poller.metrics import PollerMetrics
-from poller.reload import LiveFeeds
-from poller.run import Poller, PollerOptions
+import newswatch.poller.run as poller_run
+from newswatch.poller.config import FeedsConfig, load_feeds
+from newswatch.poller.metrics import PollerMetrics
+from newswatch.poller.reload import LiveFeeds
+from newswatch.poller.run import Poller, PollerOptions
 from tests.conftest import SAMPLES
 
 
@@ -54,7 +54,7 @@ async def wait_for(check: Any, timeout: float = 10.0) -> bool:
 def test_added_feeds_are_polled_within_seconds_removed_ones_stop_and_bad_edits_keep_the_list(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(poller.run, "RELOAD_EVERY", 0.1)
+    monkeypatch.setattr(poller_run, "RELOAD_EVERY", 0.1)
     for name in ("one", "two"):  # two feeds, each a copy of the seed story under its own guid
         text = (SAMPLES / "seed-story.rss").read_text().replace("newswatch-sample-seed", f"sample-{name}")
         (tmp_path / f"{name}.rss").write_text(text)

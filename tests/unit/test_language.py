@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from matcher import Matcher, load_rules
+from newswatch.matcher import Matcher, load_rules
 from tests.conftest import FIXTURES
 
 CASES = YAML(typ="safe").load((FIXTURES / "rules" / "language.yaml").read_text(encoding="utf-8"))

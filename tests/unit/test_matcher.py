@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from matcher import Matcher, load_rules
-from matcher.examples import run_examples
+from newswatch.matcher import Matcher, load_rules
+from newswatch.matcher.examples import run_examples
 from tests.conftest import ROOT
 from tests.unit.test_cli_errors import newswatch
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from matcher import Matcher, RuleSet
-from matcher.model import Actor, Event
+from newswatch.matcher import Matcher, RuleSet
+from newswatch.matcher.model import Actor, Event
 
 
 def matcher(match: dict[str, Any], actors: list[dict[str, Any]] | None = None) -> Matcher:
@@ -160,7 +160,7 @@ def test_scan_lists_every_term_found() -> None:
 def test_folding_is_python_lower_case(text: str) -> None:
     from newswatch_scan import fold as native_fold
 
-    from matcher.terms import fold
+    from newswatch.matcher.terms import fold
 
     assert native_fold(text) == fold(text)
 
@@ -168,7 +168,7 @@ def test_folding_is_python_lower_case(text: str) -> None:
 def test_folding_every_character_as_python_does() -> None:
     from newswatch_scan import fold as native_fold
 
-    from matcher.terms import fold
+    from newswatch.matcher.terms import fold
 
     chars = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
     for lo in range(0, len(chars), 4096):

@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 from prometheus_client import CollectorRegistry
 
-from poller.fetch import FetchResult, retry_after_seconds
-from poller.metrics import PollerMetrics
-from poller.schedule import MAX_BACKOFF, backoff, initial_delay, jittered, next_delay
-from poller.shard import Shard, shard_of
-from poller.state import FeedState, id_digest
+from newswatch.poller.fetch import FetchResult, retry_after_seconds
+from newswatch.poller.metrics import PollerMetrics
+from newswatch.poller.schedule import MAX_BACKOFF, backoff, initial_delay, jittered, next_delay
+from newswatch.poller.shard import Shard, shard_of
+from newswatch.poller.state import FeedState, id_digest
 
 
 def test_backoff_doubles_per_failure_and_stops_at_the_cap() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from matcher.reload import LiveRules
-from newswatch.yamlconf import ConfigError
+from newswatch.core.yamlconf import ConfigError
+from newswatch.matcher.reload import LiveRules
 
 RULE = """events:
   - id: {id}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from matcher import load_rules
-from newswatch.yamlconf import ConfigError
+from newswatch.core.yamlconf import ConfigError
+from newswatch.matcher import load_rules
 
 EVENT = "events:\n  - id: e\n    title: E\n"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newswatch.settings import Settings
+from newswatch.core.settings import Settings
 
 
 def test_defaults_give_eight_partitions_and_a_single_copy() -> None:
@@ -20,13 +20,18 @@ def test_each_web_port_gets_its_own_faust_folder(tmp_path: Path) -> None:
 
 
 def test_the_worker_options_win_over_the_environment(monkeypatch, tmp_path: Path) -> None:
+    """Settings are read once from the environment; an option is laid on top, the environment never rewritten."""
+    import os
+
     from newswatch import cli
-    from newswatch.settings import get_settings
+    from newswatch.core.settings import get_settings
 
     monkeypatch.setenv("NEWSWATCH_WORKER_WEB_PORT", "6066")
     monkeypatch.setenv("NEWSWATCH_DATA_DIR", str(tmp_path))  # monkeypatch restores both afterwards
-    cli._override(worker_web_port=7001, data_dir=None)
+    get_settings.cache_clear()
     try:
-        assert get_settings().worker_data_dir == tmp_path / "worker-7001"
+        settings = cli._settings(worker_web_port=7001, data_dir=None)
+        assert settings.worker_data_dir == tmp_path / "worker-7001"
+        assert os.environ["NEWSWATCH_WORKER_WEB_PORT"] == "6066"
     finally:
         get_settings.cache_clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerts.escalation import Escalate, observe
+from newswatch.alerts.escalation import Escalate, observe
 
 RULE = Escalate(count=3, distinct_sources=2, within=3600)
 
@@ -33,7 +33,7 @@ def test_fires_again_after_the_quiet_window() -> None:
 
 
 def test_per_actor_counts_each_actor_mentioned_near_the_evidence() -> None:
-    from alerts.escalation import escalation_keys
+    from newswatch.alerts.escalation import escalation_keys
 
     alert = {"actors": [{"id": "russia", "near": True}, {"id": "usa", "near": False}]}
     assert escalation_keys(alert, per_actor=False) == ["*"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alerts.build import alert_id
-from alerts.stories import decide, simhash, story_of
-from poller.articles import to_article
-from poller.parse import parse_feed
+from newswatch.alerts.build import alert_id
+from newswatch.alerts.stories import decide, simhash, story_of
+from newswatch.poller.articles import to_article
+from newswatch.poller.parse import parse_feed
 
 SEED = {
     "id": "a1",
@@ -103,7 +103,7 @@ def test_state_stays_small_entries_and_bounded_however_many_stories() -> None:
     """Each write is one changelog message: entries stay small, and the oldest stories leave with their index."""
     import json
 
-    from alerts import stories
+    from newswatch.alerts import stories
 
     state: dict = {}
     long_url = "https://news.example/" + "x" * 2000
@@ -136,7 +136,7 @@ def test_near_duplicate_found_through_any_band_of_its_fingerprint() -> None:
 
 def test_a_redelivered_later_source_is_a_resend_even_past_the_listed_sources() -> None:
     """Sources listed in an update stop at 50, but a redelivery of the 80th copy is still recognised."""
-    from alerts.stories import MAX_SOURCES
+    from newswatch.alerts.stories import MAX_SOURCES
 
     state: dict = {}
     run(state, SEED, 0)

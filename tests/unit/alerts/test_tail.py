@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerts.tail import BrokerWatch, LineFormatter, format_line, wanted
+from newswatch.alerts.tail import BrokerWatch, LineFormatter, format_line, wanted
 
 HEADERS = [("rule-id", b"drone_attack"), ("severity", b"high")]
 

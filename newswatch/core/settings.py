@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def shipped(*parts: str) -> Path:
+    """A file newswatch ships in its ``newswatch.config`` package data (the repository's ``config/``).
+
+    Found through the package, not the checkout: the same call works in a checkout, an editable install and a
+    plain ``pip install .`` (files on disk; zipped installs are not supported).
+    """
+    return Path(str(files("newswatch.config").joinpath(*parts)))
+
+
+# Where the local broker, the worker's Faust folder and `newswatch run`'s logs live unless settings say otherwise:
+# ./.cache of the directory newswatch runs in (the checkout, for `make run`).
+STATE_DIR = Path(".cache")
 
 
 class Settings(BaseSettings):
@@ -19,15 +33,15 @@ class Settings(BaseSettings):
     # kafka-python's own log lines are shown from this level up (its refused connections repeat our errors).
     kafka_client_log_level: str = "CRITICAL"
     # Where `newswatch kafka up` / `make run` keep the local broker's jars, data and logs.
-    local_kafka_dir: Path = ROOT / ".cache" / "kafka"
+    local_kafka_dir: Path = STATE_DIR / "kafka"
     articles_topic: str = "articles"
     alerts_topic: str = "alerts"
     app_id: str = "newswatch"
-    feeds_file: Path = ROOT / "config" / "feeds.yaml"
-    rules_path: Path = ROOT / "config" / "rules"
+    feeds_file: Path = Field(default_factory=lambda: shipped("feeds.yaml"))
+    rules_path: Path = Field(default_factory=lambda: shipped("rules"))
     # Faust keeps its local table state here; one folder per worker process (`newswatch worker --web-port N`
     # alone gives each worker on a host its own folder, see newswatch/cli.py).
-    data_dir: Path = ROOT / ".cache" / "faust"
+    data_dir: Path = STATE_DIR / "faust"
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
     # Seconds without a heartbeat before Kafka declares a worker dead and hands its partitions to the others:

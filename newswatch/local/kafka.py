@@ -1,6 +1,6 @@
 """A real single-node Apache Kafka broker (KRaft, combined broker + controller) on 127.0.0.1, without Docker.
 
-The broker's jars come from Maven Central through ``scripts/kafka/pom.xml`` and are cached in
+The broker's jars come from Maven Central through ``newswatch/local/kafka-broker/pom.xml`` and are cached in
 ``.cache/kafka/libs``; a second ``up`` downloads nothing. Its data (topics, consumer offsets, the poller's feed
 state, the worker's table changelog) is kept across stops and starts, so a restarted local service re-sends
 nothing and forgets nothing; ``up(fresh=True)`` (``newswatch kafka up --fresh``) formats fresh storage.
@@ -18,9 +18,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from newswatch.settings import ROOT
+from newswatch.core.settings import STATE_DIR
 
-KAFKA_DIR = ROOT / "scripts" / "kafka"
+KAFKA_DIR = Path(__file__).resolve().parent / "kafka-broker"  # package data: the pom and the log config
 POM = KAFKA_DIR / "pom.xml"
 LOG4J_CONFIG = KAFKA_DIR / "log4j2.properties"
 
@@ -33,7 +33,7 @@ class LocalKafkaError(RuntimeError):
 class LocalKafka:
     """Paths and ports of one local broker; all state lives under ``home``."""
 
-    home: Path = ROOT / ".cache" / "kafka"
+    home: Path = STATE_DIR / "kafka"
     host: str = "127.0.0.1"
     port: int = 9092
     controller_port: int = 9093

@@ -6,7 +6,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
-from newswatch.settings import Settings, get_settings
+from newswatch.core.settings import Settings, get_settings
 
 # kafka-python 3 reports "no broker answered" as a bootstrap timeout or a connection error.
 UNREACHABLE = (KafkaTimeoutError, KafkaConnectionError, OSError)

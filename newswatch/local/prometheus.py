@@ -11,14 +11,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from newswatch.settings import ROOT
+from newswatch.core.settings import STATE_DIR, shipped
 
-CONFIG = ROOT / "config" / "prometheus" / "prometheus.yml"
+CONFIG = shipped("prometheus", "prometheus.yml")
 
 
 def start_prometheus(
     config: Path = CONFIG,
-    data_dir: Path = ROOT / ".cache" / "prometheus",
+    data_dir: Path = STATE_DIR / "prometheus",
     port: int = 9090,
     log: Path | None = None,
 ) -> subprocess.Popen[bytes] | None:
