@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 
+from bench.corpus import real_articles  # noqa: E402
 from bench.workers import error_lines, group_lag, rss_mb, start_workers, wait_ready  # noqa: E402
 from newswatch.core.kafka import ensure_topics  # noqa: E402
-from tests.integration.article_stream import real_articles  # noqa: E402
-from tests.integration.helpers import stop  # noqa: E402
+from newswatch.local.processes import stop_group as stop  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 PLOT = ROOT / "bench" / "burst-lag.png"

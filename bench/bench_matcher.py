@@ -94,7 +94,7 @@ def run(sizes: list[int], limit: int) -> None:
     articles = load_articles()[:limit]
     mb = sum(len((a["title"] + " " + a["text"]).encode()) for a in articles) / 1e6
     words, bigrams = vocabulary(articles)
-    actors = load_rules(ROOT / "config" / "rules", examples=False).actors
+    actors = load_rules(ROOT / "config" / "rules").actors
     print(f"{len(articles)} articles, {mb:.1f} MB (title + text, UTF-8); Python {sys.version.split()[0]}")
     print(
         f"{'rules':>6} {'compile s':>9} {'engine art/s':>12} {'engine MB/s':>11} {'matches/art':>11} "

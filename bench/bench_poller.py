@@ -27,11 +27,11 @@ from prometheus_client import CollectorRegistry  # noqa: E402
 
 from newswatch.core.kafka import ensure_topics  # noqa: E402
 from newswatch.core.settings import get_settings  # noqa: E402
+from newswatch.local.feedserver import FeedServer, Route  # noqa: E402
+from newswatch.poller.config import FeedsConfig  # noqa: E402
 from newswatch.poller.metrics import PollerMetrics  # noqa: E402
 from newswatch.poller.produce import ArticleSink, make_producer  # noqa: E402
 from newswatch.poller.run import Poller, PollerOptions  # noqa: E402
-from tests.feedserver import FeedServer, Route  # noqa: E402
-from tests.integration.poller_helpers import feeds_config  # noqa: E402
 
 FEEDS = ROOT.parent / "shared" / "data" / "feeds"
 OLD = FEEDS / "kyivindependent__2024-07-26__plakhovgroup-recompiled.xml"
@@ -74,7 +74,9 @@ def main() -> None:
     server = multiprocessing.Process(target=serve, args=(args.feeds, changed, child), daemon=True)
     server.start()
     port = parent.recv()
-    config = feeds_config({f"feed-{i}": f"http://127.0.0.1:{port}/feed/{i}" for i in range(args.feeds)})
+    config = FeedsConfig.model_validate(
+        {"feeds": [{"id": f"feed-{i}", "url": f"http://127.0.0.1:{port}/feed/{i}"} for i in range(args.feeds)]}
+    )
     options = PollerOptions(concurrency=args.concurrency)
 
     bootstrap = get_settings().kafka_bootstrap

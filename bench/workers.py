@@ -13,7 +13,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.helpers import free_port  # noqa: E402
+from newswatch.local.processes import free_port  # noqa: E402
 
 
 def start_workers(

@@ -19,16 +19,19 @@ from newswatch.core.console import fail
 from newswatch.core.settings import get_settings
 from newswatch.core.yamlconf import ConfigError
 from newswatch.matcher.engine import Matcher
-from newswatch.matcher.load import RuleSet, load_rules
+from newswatch.matcher.examples import checked_matcher, run_examples
+from newswatch.matcher.load import load_rules
 from newswatch.matcher.scan import article_fields
 
 rules_app = typer.Typer(help="Check rule files and try them on a text.", no_args_is_help=True)
 RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules directory or file (default: config/rules).")]
 
 
-def _load(path: Path | None, *, examples: bool = True) -> RuleSet:
+def _matcher(path: Path | None, *, examples: bool = True) -> Matcher:
+    """The compiled rules at ``path`` (default: the settings'), with every rule's examples run unless not asked."""
+    path = path or get_settings().rules_path
     try:
-        return load_rules(path or get_settings().rules_path, examples=examples)
+        return checked_matcher(path) if examples else Matcher(load_rules(path))
     except ConfigError as exc:
         fail(f"invalid rules ({len(exc.problems)} problems):\n" + "\n".join(exc.problems))
         raise  # unreachable: _fail exits
@@ -37,17 +40,15 @@ def _load(path: Path | None, *, examples: bool = True) -> RuleSet:
 @rules_app.command("check")
 def check(rules: RulesOption = None) -> None:
     """Validate every rule file and run every rule's examples; exit 1 on any failure."""
-    from newswatch.matcher.examples import run_examples
-
     path = rules or get_settings().rules_path
     try:
-        ruleset = load_rules(path, examples=False)
+        ruleset = load_rules(path)
     except ConfigError as exc:
         for problem in exc.problems:
             typer.secho(problem, fg="red", err=True)
         typer.secho(f"{len(exc.problems)} problem(s) in {path}", fg="red", err=True)
         raise typer.Exit(1) from None
-    failures = run_examples(ruleset)
+    failures = run_examples(Matcher(ruleset))
     for failure in failures:
         typer.secho(failure.message(), fg="red", err=True)
     count = sum(len(e.examples.match) + len(e.examples.no_match) for e in ruleset.events)
@@ -62,7 +63,7 @@ def check(rules: RulesOption = None) -> None:
 def _fetch(url: str) -> dict[str, Any]:
     import httpx
 
-    from newswatch.poller.articles import html_to_text
+    from newswatch.core.text import html_to_text
 
     try:
         response = httpx.get(url, timeout=20, follow_redirects=True, headers={"User-Agent": "newswatch rules test"})
@@ -96,7 +97,7 @@ def test(
         article = json.loads(raw) if file.suffix == ".json" else {"id": str(file), "title": title, "content": raw}
     else:
         article = _fetch(url or "")
-    matcher = Matcher(_load(rules, examples=False))
+    matcher = _matcher(rules, examples=False)
     analysis = matcher.analyze(article)
     if as_json:
         typer.echo(json.dumps(_classified(article, analysis), ensure_ascii=False, indent=2))
@@ -134,7 +135,7 @@ def classify(
     """Classify articles offline: one JSON line per input article on stdout (backtest a rule change)."""
     if not path.is_file():
         fail(f"{path}: file not found")
-    matcher = Matcher(_load(rules))
+    matcher = _matcher(rules)
     total = sum(1 for line in path.open(encoding="utf-8") if line.strip())
     out = sys.stdout
     bad = 0

@@ -16,8 +16,7 @@ from typing import Any
 import re2
 from newswatch_scan import Engine
 
-from newswatch.matcher.load import RuleSet
-from newswatch.matcher.model import LIST_REF, ActorItem, ActorSelector, CaseTerm, Condition, Event, RegexTerm
+from newswatch.matcher.model import LIST_REF, ActorItem, ActorSelector, CaseTerm, Condition, Event, RegexTerm, RuleSet
 from newswatch.matcher.terms import Phrase, compile_phrase
 
 FIELDS = ("title", "summary", "content", "text")

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from newswatch.matcher.compile import FIELDS, Compiled, compile_rules
-from newswatch.matcher.load import RuleSet
-from newswatch.matcher.model import Actor, Event
+from newswatch.matcher.model import Actor, Event, RuleSet
 from newswatch.matcher.scan import Scan, article_fields, native, scan
 
 TITLE = FIELDS.index("title")

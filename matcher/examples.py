@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from newswatch.matcher.load import RuleSet
+from newswatch.core.yamlconf import ConfigError
+from newswatch.matcher.compile import positive
+from newswatch.matcher.engine import Matcher
+from newswatch.matcher.load import load_rules
 from newswatch.matcher.model import Event
 
 
@@ -38,11 +42,9 @@ def _short(example: str | dict[str, str]) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def run_examples(rules: RuleSet) -> list[Failure]:
-    """Every failing example of every rule (an empty list when all pass)."""
-    from newswatch.matcher.engine import Matcher
-
-    matcher = Matcher(rules)
+def run_examples(matcher: Matcher) -> list[Failure]:
+    """Every failing example of every rule of ``matcher`` (an empty list when all pass)."""
+    rules = matcher.rules
     failures = []
     for event in rules.events:
         where = rules.sources.get(event.id, "?")
@@ -67,9 +69,18 @@ def run_examples(rules: RuleSet) -> list[Failure]:
     return failures
 
 
-def _terms_of(matcher: Any, event: Event) -> set[int]:
-    from newswatch.matcher.compile import positive
-
+def _terms_of(matcher: Matcher, event: Event) -> set[int]:
     terms: set[int] = set()
     positive(matcher.compiled.nodes[matcher.compiled.events.index(event)], terms, set())
     return terms
+
+
+def checked_matcher(path: Path | str) -> Matcher:
+    """The rule set at ``path`` loaded, compiled once, and every rule's examples run: a worker never starts on
+    rules that contradict their own tests. Raises ConfigError listing every problem."""
+    path = Path(str(path))
+    matcher = Matcher(load_rules(path))
+    failures = run_examples(matcher)
+    if failures:
+        raise ConfigError(path, [failure.message() for failure in failures])
+    return matcher

@@ -7,14 +7,13 @@ is collected before raising, so one ``rules check`` run shows them all.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from newswatch.core.yamlconf import ConfigError, format_errors, plain, read_yaml, where
-from newswatch.matcher.model import LIST_REF, Actor, ActorItem, ActorSelector, Condition, Event, RuleFile
+from newswatch.matcher.model import LIST_REF, ActorItem, ActorSelector, Condition, RuleFile, RuleSet
 
 HINTS = {
     "missing": "add this key",
@@ -25,17 +24,6 @@ HINTS = {
     "list_type": "write a YAML list: [a, b] or one '- item' per line",
     "int_parsing": "write a whole number",
 }
-
-
-@dataclass
-class RuleSet:
-    """Every actor, named list and event of a rule set, with where each event was written."""
-
-    events: list[Event] = field(default_factory=list)
-    actors: list[Actor] = field(default_factory=list)
-    lists: dict[str, list[Any]] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)  # event id -> "file:line:col"
-    files: list[Path] = field(default_factory=list)
 
 
 def rule_files(path: Path) -> list[Path]:
@@ -159,11 +147,12 @@ def _cross_check(parsed: list[tuple[Path, Any, RuleFile]], rules: RuleSet, check
                 )
 
 
-def load_rules(path: Path | str, *, examples: bool = True) -> RuleSet:
-    """Load, validate and cross-check the rule set at ``path`` (a directory or one file).
+def load_rules(path: Path | str) -> RuleSet:
+    """Load, validate and cross-check the rule set at ``path`` (a directory or one file); only load.
 
-    With ``examples`` (the default), every rule's embedded examples are run too and a failing one is an error,
-    so a worker never starts on rules that contradict their own tests. Raises ConfigError listing every problem.
+    Raises ConfigError listing every problem. Running each rule's embedded examples needs the compiled rules:
+    callers that want it (a worker, ``rules check``) do it on their ``Matcher`` (``matcher.examples``), so the
+    rules are compiled once per load.
     """
     path = Path(path)
     if not path.exists():
@@ -187,10 +176,6 @@ def load_rules(path: Path | str, *, examples: bool = True) -> RuleSet:
             rules.sources.setdefault(event.id, here)
     _cross_check(parsed, rules, check)
     problems += check.problems
-    if not problems and examples:
-        from newswatch.matcher.examples import run_examples
-
-        problems += [failure.message() for failure in run_examples(rules)]
     if problems:
         raise ConfigError(path, problems)
     return rules

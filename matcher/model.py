@@ -8,6 +8,8 @@ actors) live in ``matcher.load``; this module checks what one file can check on 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import re2
@@ -276,3 +278,14 @@ class RuleFile(Strict):
 
 
 Condition.model_rebuild()
+
+
+@dataclass
+class RuleSet:
+    """Every actor, named list and event of a rule set, with where each event was written."""
+
+    events: list[Event] = field(default_factory=list)
+    actors: list[Actor] = field(default_factory=list)
+    lists: dict[str, list[Any]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # event id -> "file:line:col"
+    files: list[Path] = field(default_factory=list)

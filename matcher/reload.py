@@ -8,7 +8,8 @@ from pathlib import Path
 
 from newswatch.core.yamlconf import ConfigError
 from newswatch.matcher.engine import Matcher
-from newswatch.matcher.load import load_rules, rule_files
+from newswatch.matcher.examples import checked_matcher
+from newswatch.matcher.load import rule_files
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class LiveRules:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._stamp = _stamp(self.path)
-        self.matcher = Matcher(load_rules(self.path))
+        self.matcher = checked_matcher(self.path)
         self.version = version_of(self.path)
         self.error: str | None = None
 
@@ -57,7 +58,7 @@ class LiveRules:
             return None
         self._stamp = stamp
         try:
-            return Matcher(load_rules(self.path))
+            return checked_matcher(self.path)
         except ConfigError as exc:
             if str(exc) != self.error:
                 log.error("rule files are invalid; keeping the last good rules (version %s):\n%s", self.version, exc)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -16,8 +15,9 @@ from newswatch.alerts.tail import end_offsets, tail
 from newswatch.core.kafka import ensure_service_topics
 from newswatch.core.settings import get_settings
 from newswatch.local.kafka import LocalKafka, answers
+from newswatch.local.processes import stop_group
 from newswatch.local.prometheus import start_prometheus
-from newswatch.matcher import load_rules
+from newswatch.matcher.examples import checked_matcher
 from newswatch.poller.config import load_feeds
 
 
@@ -42,14 +42,7 @@ def _spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
 
 def _stop(proc: subprocess.Popen[bytes], name: str, echo=print, timeout: float = 20.0) -> None:
     """SIGTERM the child's process group, SIGKILL it after ``timeout`` and say so (a stop should never need it)."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    if not stop_group(proc, signal.SIGTERM, timeout):
         echo(f"{name} did not stop within {timeout:.0f} s and was killed; see {log_dir() / name}.log")
 
 
@@ -68,7 +61,7 @@ def run_local(echo=print) -> int:
     echo = _never_failing(echo)
     settings = get_settings()
     load_feeds(settings.feeds_file)  # config errors surface before anything starts
-    rules = load_rules(settings.rules_path)
+    rules = checked_matcher(settings.rules_path).rules
     host, _, port = settings.kafka_bootstrap.rpartition(":")
     kafka = LocalKafka(home=settings.local_kafka_dir, host=host, port=int(port), controller_port=int(port) + 1)
     stopping = False

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import html
 from datetime import UTC, datetime
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser
+from newswatch.core.text import html_to_text
 
 SCHEMA_VERSION = 1
 # A title or summary longer than this is page clutter, not a headline; content is capped so one
@@ -20,20 +19,6 @@ SCHEMA_VERSION = 1
 MAX_TITLE = 1_000
 MAX_SUMMARY = 20_000
 MAX_CONTENT = 400_000
-
-
-def html_to_text(markup: str | None) -> str:
-    """Visible text of an HTML fragment, entities decoded and whitespace collapsed."""
-    if not markup:
-        return ""
-    if "<" not in markup:
-        return " ".join(html.unescape(markup).split())
-    tree = LexborHTMLParser(markup)
-    for node in tree.css("script, style"):
-        node.decompose()
-    root = tree.body or tree.root
-    text = root.text(separator=" ") if root is not None else ""
-    return " ".join(text.split())
 
 
 def article_id(entry: dict[str, Any], feed_id: str) -> str:

@@ -7,14 +7,13 @@ SPLIT: a split of the labels file (dev, holdout, round3, round4, ...).
 The labels hold article ids only; the text comes from ../shared/data/articles/articles.jsonl. Rounds 1-2 are 260
 articles drawn from broad keyword pools and at random (tests/fixtures/eval/README.md), split dev/holdout by a hash
 of their id; rounds 3 on are fresh samples labelled blind to the rules, each scoring the rules tuned on the rounds
-before it. `--errors` lists the errors of the split(s) asked for only. tests/unit/test_matcher.py uses `classify` and
-`score` to hold the pack to its quality floor.
+before it. `--errors` lists the errors of the split(s) asked for only. tests/unit/test_matcher.py holds the pack to its
+quality floor with the same functions (newswatch.matcher.evaluate).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -22,35 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from newswatch.matcher import Matcher, load_rules  # noqa: E402
+from newswatch.matcher.evaluate import EVENTS, classify, load_labels, score  # noqa: E402
 
-EVENTS = ("foreign_fighters", "drone_attack", "ceasefire_talks")
 LABELS = ROOT / "tests" / "fixtures" / "eval" / "labels.jsonl"
 ARTICLES = ROOT.parent / "shared" / "data" / "articles" / "articles.jsonl"
-
-
-def load_labels() -> tuple[list[dict], dict[str, dict]]:
-    """The labelled rows, and the articles they label by id."""
-    labels = [json.loads(line) for line in LABELS.open(encoding="utf-8")]
-    wanted = {row["id"] for row in labels}
-    articles = {}
-    for line in ARTICLES.open(encoding="utf-8"):
-        article = json.loads(line)
-        if article["id"] in wanted:
-            articles[article["id"]] = article
-    return labels, articles
-
-
-def classify(matcher: Matcher, labels: list[dict], articles: dict[str, dict]) -> dict[str, set[str]]:
-    """Article id -> the ids of the events the matcher finds in it."""
-    return {row["id"]: {m.rule.id for m in matcher.match(articles[row["id"]])} for row in labels}
-
-
-def score(rows: list[dict], found: dict[str, set[str]], event: str) -> tuple[int, int, int]:
-    """(true positives, false positives, false negatives) of ``event`` on ``rows``."""
-    tp = sum(1 for r in rows if r[event] and event in found[r["id"]])
-    fp = sum(1 for r in rows if not r[event] and event in found[r["id"]])
-    fn = sum(1 for r in rows if r[event] and event not in found[r["id"]])
-    return tp, fp, fn
 
 
 def main() -> None:
@@ -60,7 +34,7 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="list each false positive and false negative")
     args = parser.parse_args()
 
-    labels, articles = load_labels()
+    labels, articles = load_labels(LABELS, ARTICLES)
     known = list(dict.fromkeys(row["split"] for row in labels))  # in file order
     if args.split != "all" and args.split not in known:
         parser.error(f"--split {args.split}: the labels have {', '.join(known)} (or all)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,12 @@ from typing import Any
 import jsonschema
 from kafka import KafkaConsumer
 
+from newswatch.local.processes import free_port, stop_group
 from tests.conftest import ROOT, Topics
 
+__all__ = ["free_port"]
+
 ALERT_SCHEMA = json.loads((ROOT / "config" / "schemas" / "alert.v1.json").read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def service_env(bootstrap: str, topics: Topics, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -70,13 +66,7 @@ def start_poller(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
     """Stop a process started by these helpers and wait for it."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_group(proc, sig, timeout)
 
 
 def at_least(count: int) -> Callable[[list[dict[str, Any]]], bool]:

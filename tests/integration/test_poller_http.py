@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+from newswatch.local.feedserver import FeedServer, Route
 from newswatch.poller.metrics import PollerMetrics
 from tests.conftest import Topics
-from tests.feedserver import FeedServer, Route
 from tests.integration.poller_helpers import feeds_config, run_poller, state_topic, topic_messages
 
 pytestmark = pytest.mark.integration

@@ -17,12 +17,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from newswatch.core.kafka import ensure_topics
+from newswatch.local.feedserver import FeedServer, Route
 from newswatch.local.kafka import LocalKafka
 from newswatch.poller.metrics import PollerMetrics
 from newswatch.poller.produce import ArticleSink, make_producer
 from newswatch.poller.run import Poller, PollerOptions
 from newswatch.poller.statestore import ensure_state_topic
-from tests.feedserver import FeedServer, Route
 from tests.integration.helpers import free_port
 from tests.integration.poller_helpers import feeds_config, topic_messages
 

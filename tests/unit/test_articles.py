@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.poller.articles import article_id, html_to_text, to_article
+from newswatch.core.text import html_to_text
+from newswatch.poller.articles import article_id, to_article
 from newswatch.poller.parse import parse_feed
 from tests.conftest import SAMPLES
 

@@ -8,6 +8,7 @@ import pytest
 
 from newswatch.core.yamlconf import ConfigError
 from newswatch.matcher import load_rules
+from newswatch.matcher.examples import checked_matcher
 
 EVENT = "events:\n  - id: e\n    title: E\n"
 
@@ -101,7 +102,7 @@ def test_error_names_file_line_column_and_hint(
     for filename, text in files.items():
         (tmp_path / filename).write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as err:
-        load_rules(tmp_path)
+        checked_matcher(tmp_path)  # load, compile, run the examples: what a worker and `rules check` do
     message = str(err.value)
     assert f"{tmp_path / where}" in message, message
     for word in words:

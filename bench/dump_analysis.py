@@ -1,6 +1,6 @@
 """Dump ``Matcher.analyze()`` for every real article under the shipped pack and the bench's generated rule sets.
 
-Usage: .venv/bin/python scripts/dump_analysis.py OUT_DIR [--sizes 100,1000,10000]
+Usage: .venv/bin/python bench/dump_analysis.py OUT_DIR [--sizes 100,1000,10000]
 
 One JSON line per article: each event's rule id, its hits (field, start, end, term as found, pattern, snippet),
 score and actors (id, count, near), then the article's actors. Two dumps of the same corpus compare with

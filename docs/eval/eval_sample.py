@@ -1,6 +1,6 @@
 """Draw the second evaluation sample (added to tests/fixtures/eval/labels.jsonl in round 2).
 
-Usage: .venv/bin/python scripts/eval_sample.py [--seed 2026] [--per-pool 30 30 15] [--random 25]
+Usage: .venv/bin/python docs/eval/eval_sample.py [--seed 2026] [--per-pool 30 30 15] [--random 25]
 
 Broad keyword pools, deliberately wider than the rules (so that recall is not measured only on articles that use the
 rules' own words), one per event, over title + text of ../shared/data/articles/articles.jsonl. Articles already in
@@ -19,7 +19,7 @@ import random
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # docs/eval/ -> the checkout
 LABELS = ROOT / "tests" / "fixtures" / "eval" / "labels.jsonl"
 ARTICLES = ROOT.parent / "shared" / "data" / "articles" / "articles.jsonl"
 

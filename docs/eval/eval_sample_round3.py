@@ -16,7 +16,7 @@ import json
 import random
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # docs/eval/ -> the checkout
 ARTICLES = ROOT.parent / "shared" / "data" / "articles" / "articles.jsonl"
 LABELLED = ROOT / "tests" / "fixtures" / "eval" / "labels.jsonl"
 OUT = Path("round3-sample.jsonl")  # in the current directory

@@ -1,7 +1,7 @@
 """Draw a labelling sample for a later evaluation round (deterministic for a seed).
 
 Articles not yet in tests/fixtures/eval/labels.jsonl, drawn from round 3's broad keyword pools
-(scripts/eval_sample_round3.py) in the order drone, foreign fighter, ceasefire, then from all remaining articles;
+(docs/eval/eval_sample_round3.py) in the order drone, foreign fighter, ceasefire, then from all remaining articles;
 each later draw excludes earlier picks. The pools only decide *which* articles are read; labels are assigned by
 reading. Writes OUT (id, pool, source, title) and prints pool sizes.
 

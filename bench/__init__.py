@@ -1,0 +1,1 @@
+"""Benchmarks (each prints its figures; results in RESULTS.md) and the article corpus they share with the tests."""
