@@ -25,20 +25,19 @@ RUN pip install --no-cache-dir -r requirements.lock
 COPY --from=native /wheels /wheels
 RUN pip install --no-cache-dir --no-deps /wheels/*.whl && rm -rf /wheels
 
-COPY pyproject.toml README.md ./
-COPY newswatch newswatch
-COPY poller poller
-COPY matcher matcher
-COPY streams streams
-COPY agents agents
-COPY alerts alerts
-COPY config config
-RUN pip install --no-cache-dir --no-deps . && useradd --system --home /app newswatch \
+# One package, newswatch: setuptools maps the card's folders into it and ships config/ as package data, so the
+# installed command finds its default rules and feeds without any path setting. The sources are only built from.
+COPY pyproject.toml README.md /src/
+COPY newswatch /src/newswatch
+COPY poller /src/poller
+COPY matcher /src/matcher
+COPY streams /src/streams
+COPY agents /src/agents
+COPY alerts /src/alerts
+COPY config /src/config
+RUN pip install --no-cache-dir --no-deps /src && rm -rf /src && useradd --system --home /app newswatch \
     && mkdir -p /app/.cache && chown newswatch /app/.cache
 USER newswatch
 
-ENV NEWSWATCH_FEEDS_FILE=/app/config/feeds.yaml \
-    NEWSWATCH_RULES_PATH=/app/config/rules \
-    NEWSWATCH_DATA_DIR=/app/.cache/faust
 ENTRYPOINT ["newswatch"]
 CMD ["--help"]

@@ -13,6 +13,7 @@ from faust import StreamT
 from newswatch.alerts.build import build_alert
 from newswatch.alerts.escalation import Escalate
 from newswatch.alerts.stories import story_of
+from newswatch.matcher.compile import FIELDS
 from newswatch.matcher.model import Event
 from newswatch.streams.worker import Worker
 
@@ -20,7 +21,6 @@ log = logging.getLogger(__name__)
 
 # The poller caps an article at well under 1 MB; anything bigger on the topic did not come from it.
 MAX_ARTICLE_BYTES = 1_048_576
-TEXT_FIELDS = ("title", "summary", "content", "text")
 
 
 def decode_article(raw: bytes | None) -> tuple[dict[str, Any] | None, str]:
@@ -34,7 +34,7 @@ def decode_article(raw: bytes | None) -> tuple[dict[str, Any] | None, str]:
         return None, "not_json"
     if not isinstance(article, dict) or not isinstance(article.get("id"), str) or not article["id"]:
         return None, "no_id"
-    if any(not isinstance(article.get(name) or "", str) for name in TEXT_FIELDS):
+    if any(not isinstance(article.get(name) or "", str) for name in FIELDS):
         return None, "bad_field"
     return article, "ok"
 

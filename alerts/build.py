@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from newswatch.core.clock import utc_iso
 from newswatch.matcher.engine import EventMatch
 
 SCHEMA_VERSION = 1
@@ -20,7 +21,7 @@ def alert_id(article_id: str, rule_id: str) -> str:
 def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: datetime | None = None) -> dict[str, Any]:
     """The alert for ``article`` matching ``match.rule``."""
     rule = match.rule
-    detected = (detected_at or datetime.now(UTC)).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    detected = utc_iso(detected_at or datetime.now(UTC))
     return {
         "schema_version": SCHEMA_VERSION,
         "alert_id": alert_id(article["id"], rule.id),

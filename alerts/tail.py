@@ -6,13 +6,15 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, get_args
 
 from kafka import KafkaConsumer, TopicPartition
 
-from newswatch.core.kafka import UNREACHABLE, KafkaUnavailable
+from newswatch.core.kafka import consumer as kafka_consumer
+from newswatch.core.kafka import reaching
+from newswatch.matcher.model import Severity
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITIES: tuple[str, ...] = get_args(Severity)  # lowest first, as the rule language defines them
 
 
 RULE_WIDTH = 20  # the rule-id column's least width; longer ids widen it for every line after them
@@ -118,10 +120,7 @@ def _connected(consumer: KafkaConsumer) -> bool:
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     """Each partition's next offset now: where a reader starts that must see everything sent from here on."""
-    try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, bootstrap_timeout_ms=10_000, enable_auto_commit=False)
-    except UNREACHABLE as exc:
-        raise KafkaUnavailable(bootstrap, type(exc).__name__) from None
+    consumer = kafka_consumer(bootstrap)
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
@@ -148,11 +147,9 @@ def read_alerts(
     start), or by default from now. ``rules`` and ``min_severity`` filter on the message headers, so unwanted
     alerts are never parsed. With ``echo``, a broker unreachable for a while is reported, and its return.
     """
-    try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, bootstrap_timeout_ms=10_000, enable_auto_commit=False)
+    consumer = kafka_consumer(bootstrap)
+    with reaching(bootstrap):
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-    except UNREACHABLE as exc:
-        raise KafkaUnavailable(bootstrap, type(exc).__name__) from None
     watch = BrokerWatch(lambda: _connected(consumer), echo, bootstrap) if echo else None
     try:
         consumer.assign(partitions)

@@ -31,13 +31,9 @@ app.command("classify")(classify)
 
 
 def _local_kafka() -> LocalKafka:
-    host, _, port = get_settings().kafka_bootstrap.rpartition(":")
-    return LocalKafka(
-        home=get_settings().local_kafka_dir,
-        host=host or "127.0.0.1",
-        port=int(port or 9092),
-        controller_port=int(port or 9092) + 1,
-    )
+    settings = get_settings()
+    host, port = settings.bootstrap_address
+    return LocalKafka(home=settings.local_kafka_dir, host=host, port=port, controller_port=port + 1)
 
 
 @kafka_app.command("up")
@@ -81,15 +77,6 @@ def _settings(**overrides: object) -> Settings:
     return get_settings().model_copy(update={name: value for name, value in overrides.items() if value is not None})
 
 
-def _topics(settings: Settings) -> list[str]:
-    """The topics poller and worker write to (Faust creates its own internal and changelog topics)."""
-    return [
-        settings.articles_topic,
-        settings.alerts_topic,
-        *([settings.dead_letter_topic] * bool(settings.dead_letter_topic)),
-    ]
-
-
 @app.command()
 def topics(
     partitions: Annotated[
@@ -113,7 +100,7 @@ def topics(
         topic_min_insync_replicas=min_insync_replicas,
     )
     try:
-        created = ensure_service_topics(_topics(settings), settings)
+        created = ensure_service_topics(settings.service_topics, settings)
         ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
     except KafkaUnavailable as exc:
         fail(str(exc))
@@ -152,7 +139,7 @@ def worker(
         # starting at the same moment can join the group before that and is then never assigned them (aiokafka
         # only subscribes to topics that exist when it joins): so they are created here, before Faust starts.
         ensure_service_topics(
-            [*_topics(settings), *worker.rule_topic_names(), worker.topics.matches.get_topic_name()], settings
+            [*settings.service_topics, *worker.rule_topic_names(), worker.topics.matches.get_topic_name()], settings
         )
         changelog = worker.route_state.changelog_topic.get_topic_name()
         ensure_topics(

@@ -62,8 +62,8 @@ def run_local(echo=print) -> int:
     settings = get_settings()
     load_feeds(settings.feeds_file)  # config errors surface before anything starts
     rules = checked_matcher(settings.rules_path).rules
-    host, _, port = settings.kafka_bootstrap.rpartition(":")
-    kafka = LocalKafka(home=settings.local_kafka_dir, host=host, port=int(port), controller_port=int(port) + 1)
+    host, port = settings.bootstrap_address
+    kafka = LocalKafka(home=settings.local_kafka_dir, host=host, port=port, controller_port=port + 1)
     stopping = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -80,7 +80,7 @@ def run_local(echo=print) -> int:
         else:
             echo(f"starting local Kafka on {kafka.bootstrap} ...")
             started_kafka = kafka.up()
-        ensure_service_topics([settings.articles_topic, settings.alerts_topic], settings)
+        ensure_service_topics(settings.service_topics, settings)
         # Alerts from here on: the broker keeps earlier runs' alerts (and the poller's and worker's state), so
         # the items already alerted are neither alerted nor shown again.
         start = end_offsets(settings.kafka_bootstrap, settings.alerts_topic)

@@ -11,6 +11,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from newswatch.core.clock import utc_iso
 from newswatch.core.text import html_to_text
 
 SCHEMA_VERSION = 1
@@ -41,7 +42,7 @@ def _published(entry: dict[str, Any]) -> str | None:
         parsed = entry.get(key)
         if parsed:
             try:
-                return datetime.fromtimestamp(calendar.timegm(parsed), UTC).isoformat().replace("+00:00", "Z")
+                return utc_iso(datetime.fromtimestamp(calendar.timegm(parsed), UTC))
             except (OverflowError, ValueError, TypeError):
                 return None
     return None  # never invented: a feed without dates gives null
@@ -75,5 +76,5 @@ def to_article(
         "authors": authors,
         "language": language or None,
         "published": _published(entry),
-        "fetched_at": fetched_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "fetched_at": utc_iso(fetched_at),
     }

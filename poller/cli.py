@@ -49,7 +49,7 @@ def poll(
         share = Shard.parse(shard)
         live = LiveFeeds(feeds_file)  # before the load: an edit made while we start is still seen
         config = load_feeds(feeds_file)
-        ensure_service_topics([settings.articles_topic, settings.alerts_topic], settings)
+        ensure_service_topics(settings.service_topics, settings)
         ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
         states = read_states(settings.kafka_bootstrap, settings.feed_state_topic)
         metrics = PollerMetrics()

@@ -14,7 +14,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from newswatch.core.kafka import UNREACHABLE, KafkaUnavailable
+from newswatch.core.kafka import producer
 from newswatch.poller.metrics import PollerMetrics
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ DELIVERY_TIMEOUT_MS = 120_000
 def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
     """A producer that waits for every in-sync replica and retries without duplicating (idempotence)."""
     options: dict[str, Any] = {
-        "bootstrap_servers": bootstrap,
         "bootstrap_timeout_ms": 10_000,
         "acks": "all",
         "enable_idempotence": True,
@@ -41,10 +40,7 @@ def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         "reconnect_backoff_max_ms": 2_000,
     }
     options.update(overrides)
-    try:
-        return KafkaProducer(**options)
-    except UNREACHABLE as exc:
-        raise KafkaUnavailable(bootstrap, type(exc).__name__) from None
+    return producer(bootstrap, **options)
 
 
 def encode(article: dict[str, Any]) -> bytes:

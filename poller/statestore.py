@@ -11,9 +11,10 @@ import logging
 import time
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
-from newswatch.core.kafka import UNREACHABLE, KafkaUnavailable, ensure_topics
+from newswatch.core.kafka import KafkaUnavailable, ensure_topics
+from newswatch.core.kafka import consumer as kafka_consumer
 from newswatch.poller.state import FeedState
 
 log = logging.getLogger(__name__)
@@ -32,16 +33,7 @@ def read_states(bootstrap: str, topic: str, *, timeout: float = 60.0) -> dict[st
     A record that cannot be read (written by a newer, incompatible poller, or corrupt) is skipped with a
     warning: that feed starts afresh rather than stopping the poller.
     """
-    try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            bootstrap_timeout_ms=10_000,
-            request_timeout_ms=30_000,
-        )
-    except UNREACHABLE as exc:
-        raise KafkaUnavailable(bootstrap, type(exc).__name__) from None
+    consumer = kafka_consumer(bootstrap, group_id=None, request_timeout_ms=30_000)
     states: dict[str, FeedState] = {}
     try:
         partitions = consumer.partitions_for_topic(topic) or set()

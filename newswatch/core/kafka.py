@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from kafka import KafkaAdminClient
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
@@ -24,12 +28,32 @@ class KafkaUnavailable(RuntimeError):
         self.bootstrap = bootstrap
 
 
-def admin_client(bootstrap: str) -> KafkaAdminClient:
-    """An admin client, or KafkaUnavailable naming the address."""
+@contextmanager
+def reaching(bootstrap: str) -> Iterator[None]:
+    """Turn kafka-python's "no broker answered" errors inside the block into KafkaUnavailable naming the address."""
     try:
-        return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, bootstrap_timeout_ms=10_000)
+        yield
     except UNREACHABLE as exc:
         raise KafkaUnavailable(bootstrap, type(exc).__name__) from None
+
+
+def admin_client(bootstrap: str) -> KafkaAdminClient:
+    """An admin client, or KafkaUnavailable naming the address."""
+    with reaching(bootstrap):
+        return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, bootstrap_timeout_ms=10_000)
+
+
+def consumer(bootstrap: str, *topics: str, **config: Any) -> KafkaConsumer:
+    """A kafka-python consumer (no group, no auto-commit unless ``config`` says so), or KafkaUnavailable."""
+    options: dict[str, Any] = {"bootstrap_timeout_ms": 10_000, "enable_auto_commit": False, **config}
+    with reaching(bootstrap):
+        return KafkaConsumer(*topics, bootstrap_servers=bootstrap, **options)
+
+
+def producer(bootstrap: str, **config: Any) -> KafkaProducer:
+    """A kafka-python producer with ``config``, or KafkaUnavailable."""
+    with reaching(bootstrap):
+        return KafkaProducer(bootstrap_servers=bootstrap, **config)
 
 
 def ensure_topics(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,7 +61,7 @@ class Settings(BaseSettings):
     # Matches of one rule for the same story within this many seconds raise one alert (later sources: updates).
     story_window_seconds: float = 86_400.0
     # "at_least_once" (default; duplicates keep their alert_id) or "exactly_once" (Kafka transactions).
-    processing_guarantee: str = "at_least_once"
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     # Malformed article messages are copied here (empty: only logged and counted).
     dead_letter_topic: str = "articles.dead-letter"
     # The poller: its state topic, metrics port and fetch limits.
@@ -75,6 +76,18 @@ class Settings(BaseSettings):
     # New feeds' first polls are spread over this many seconds when there are more than poller_concurrency of
     # them; fewer are polled at once.
     poller_start_spread_seconds: float = 60.0
+
+    @property
+    def service_topics(self) -> list[str]:
+        """The topics pollers and workers write to, created by whichever starts first (Faust makes its own)."""
+        return [self.articles_topic, self.alerts_topic, *([self.dead_letter_topic] if self.dead_letter_topic else [])]
+
+    @property
+    def bootstrap_address(self) -> tuple[str, int]:
+        """The first bootstrap server as (host, port): where a local broker is started when none answers."""
+        first = self.kafka_bootstrap.split(",")[0].strip()
+        host, _, port = first.rpartition(":")
+        return host or "127.0.0.1", int(port or 9092)
 
     @property
     def worker_data_dir(self) -> Path:
