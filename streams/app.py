@@ -19,9 +19,10 @@ class NewswatchApp(faust.App):
 
     contiguous_topics: frozenset[str] = frozenset()
     on_gap: Callable[[str, int], None] = staticmethod(lambda topic, skipped: None)
+    on_stale: Callable[[int], None] = staticmethod(lambda records: None)
 
     def _new_transport(self) -> Any:
-        transport = transport_class(self.contiguous_topics.__contains__, self.on_gap)
+        transport = transport_class(self.contiguous_topics.__contains__, self.on_gap, self.on_stale)
         return transport(self.conf.broker_consumer, self)
 
 
@@ -67,6 +68,7 @@ def make_app(settings: Settings, metrics: WorkerMetrics, registry: CollectorRegi
         contiguous.add(matches_topic_name(settings))
     app.contiguous_topics = frozenset(contiguous)
     app.on_gap = lambda topic, skipped: metrics.stream_gaps.labels(topic).inc(skipped)
+    app.on_stale = metrics.stale_records_dropped.inc
     # Faust's own stream/table/producer metrics (newswatch_faust_*) and ours share one registry and are
     # served together at http://<worker>:<web port>/metrics.
     setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="newswatch_faust")

@@ -1,4 +1,4 @@
-"""The worker's Kafka consumer: Faust's aiokafka consumer, made to never skip a message of a contiguous topic.
+"""The worker's Kafka consumer: Faust's aiokafka consumer, made to never skip a message.
 
 Why: Faust (faust-streaming 0.15) tracks the last offset it handed to an agent per partition (its "read
 offset"). When a message arrives further ahead than the next one, Faust takes the offsets in between for a gap
@@ -18,13 +18,38 @@ accepted (and logged) rather than sought into forever.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
 log = logging.getLogger(__name__)
+
+
+class SeekLedger:
+    """Every seek of every partition: how many so far (an epoch) and the last target (None: the earliest)."""
+
+    def __init__(self) -> None:
+        self.epochs: dict[Any, int] = {}
+        self.targets: dict[Any, int | None] = {}
+
+    def sought(self, tp: Any, offset: int | None) -> None:
+        """Note a seek of ``tp`` to ``offset``."""
+        self.epochs[tp] = self.epochs.get(tp, 0) + 1
+        self.targets[tp] = offset
+
+    def snapshot(self) -> dict[Any, int]:
+        """The epochs now, to compare with after a fetch."""
+        return dict(self.epochs)
+
+    def overtaken(self, before: dict[Any, int], records: Mapping[Any, Any]) -> list[Any]:
+        """The partitions with records in ``records`` that were sought since ``before`` was taken."""
+        return [tp for tp in records if self.epochs.get(tp, 0) != before.get(tp, 0)]
+
+    def target(self, tp: Any) -> int | None:
+        """Where the last seek of ``tp`` went."""
+        return self.targets.get(tp)
 
 
 def next_step(offset: int, read: int | None, earliest: int | None = None) -> str:
@@ -42,10 +67,68 @@ def next_step(offset: int, read: int | None, earliest: int | None = None) -> str
 
 
 class ContiguousConsumer(faust_aiokafka.Consumer):
-    """Delivers the messages of the topics ``contiguous(topic)`` names in offset order, without gaps."""
+    """Delivers the messages of the topics ``contiguous(topic)`` names in offset order, without gaps, and never a
+    batch fetched under an assignment that a rebalance has since replaced."""
 
     contiguous: Callable[[str], bool] = staticmethod(lambda topic: False)
     on_gap: Callable[[str, int], None] = staticmethod(lambda topic, skipped: None)
+    on_stale: Callable[[int], None] = staticmethod(lambda records: None)
+    _ledger: SeekLedger | None = None
+
+    @property
+    def ledger(self) -> SeekLedger:
+        """This consumer's seeks (made lazily: Faust builds consumers through its own constructor)."""
+        if self._ledger is None:
+            self._ledger = SeekLedger()
+        return self._ledger
+
+    # Every way Faust moves a partition's position goes through one of these three; each is noted in the ledger.
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        self.ledger.sought(partition, offset)
+        await super()._seek(partition, offset)
+
+    async def seek_wait(self, partitions: Mapping[TP, int]) -> None:
+        """The recovery's seek of changelog partitions; like Faust's ``seek``, it also forgets their read offset,
+        so a re-read from the start is not taken for messages already read."""
+        for tp, offset in partitions.items():
+            self.ledger.sought(tp, offset)
+            self._read_offset[tp] = offset if offset else None
+        await super().seek_wait(partitions)
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = await super().seek_to_committed()
+        for tp, offset in committed.items():
+            self.ledger.sought(tp, offset if offset is not None and offset >= 0 else None)
+        return committed
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        """Faust's fetch, minus the records of a partition that was sought while they were being fetched.
+
+        Those were read from the position before the seek, or after it: which, nothing tells. Handed on, a record
+        from before the seek would become Faust's read offset and every message from the seek's target up to it
+        would be dropped as already read (a worker that took over a partition's table state and never finished
+        restoring it, "No event received for active tp"; a restarted worker losing matches). So they are dropped
+        and the seek applied again: its target is read again either way.
+        """
+        before = self.ledger.snapshot()
+        records = await super()._getmany(active_partitions, timeout)
+        overtaken = self.ledger.overtaken(before, records)
+        if not overtaken:
+            return records
+        records = dict(records)
+        for tp in overtaken:
+            dropped = len(records.pop(tp))
+            target = self.ledger.target(tp)
+            log.info(
+                "partition %s: %d records fetched across a seek dropped; reading again from %s", tp, dropped, target
+            )
+            self.on_stale(dropped)
+            if target is None:
+                await self._thread.seek_to_beginning(tp)  # no committed offset: where the consumer starts
+            else:
+                await super()._seek(tp, target)
+        return records
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         """Faust's ``getmany``, minus the messages of a contiguous topic that would skip ahead of the next one."""
@@ -71,25 +154,31 @@ class ContiguousConsumer(faust_aiokafka.Consumer):
                 self.on_gap(tp.topic, start - read - 1)
                 yield tp, message
                 continue
+            # From ``read`` itself: Faust keeps the committed offset (the next to read) there after a seek and the
+            # last delivered one after that, so this may deliver one message twice (at least once) but skips none.
             log.warning(
-                "partition %s: got offset %d while the next to deliver is %d; re-reading from %d so no message "
-                "in between is skipped",
+                "partition %s: got offset %d while the next to deliver is at most %d; re-reading from %d so no "
+                "message in between is skipped",
                 tp,
                 message.offset,
                 read + 1,
-                read + 1,
+                read,
             )
             self.on_gap(tp.topic, message.offset - read - 1)
-            resumed[tp] = read + 1
-            await self.seek(tp, read + 1)
+            resumed[tp] = read
+            await self.seek(tp, read)
 
 
-def transport_class(contiguous: Callable[[str], bool], on_gap: Callable[[str, int], None]) -> type[Any]:
+def transport_class(
+    contiguous: Callable[[str], bool],
+    on_gap: Callable[[str, int], None],
+    on_stale: Callable[[int], None] = lambda records: None,
+) -> type[Any]:
     """The aiokafka transport whose consumer is a :class:`ContiguousConsumer` bound to one app's topics and
     metrics (a class per app, so two apps in one process share nothing)."""
     consumer = type(
         "BoundContiguousConsumer",
         (ContiguousConsumer,),
-        {"contiguous": staticmethod(contiguous), "on_gap": staticmethod(on_gap)},
+        {"contiguous": staticmethod(contiguous), "on_gap": staticmethod(on_gap), "on_stale": staticmethod(on_stale)},
     )
     return type("ContiguousTransport", (faust_aiokafka.Transport,), {"Consumer": consumer})

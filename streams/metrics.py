@@ -102,6 +102,11 @@ class WorkerMetrics:
             ["topic"],
             registry=registry,
         )
+        self.stale_records_dropped = Counter(
+            "newswatch_stream_stale_records_dropped_total",
+            "Records fetched across a seek of their partition (a recovery, a re-read): dropped and read again.",
+            registry=registry,
+        )
         self.stream_idle = Gauge(
             "newswatch_stream_idle_seconds",
             "Seconds this worker has read nothing from a partition that has messages waiting (0 when reading).",
