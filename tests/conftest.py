@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLES = ROOT / "config" / "samples"
+# The broker's jars, fetched once by Maven and shared by every broker a test starts (`make run` keeps them here too).
+KAFKA_LIBS = ROOT / ".cache" / "kafka" / "libs"
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +38,7 @@ def kafka_bootstrap() -> Iterator[str]:
     host, _, port = bootstrap.rpartition(":")
     # Throwaway storage of its own (the jars are shared): a test run never touches `make run`'s kept data.
     home = ROOT / ".cache" / "kafka-test"
-    kafka = LocalKafka(home=home, host=host, port=int(port), controller_port=int(port) + 1, libs=LocalKafka().libs)
+    kafka = LocalKafka(home=home, host=host, port=int(port), controller_port=int(port) + 1, libs=KAFKA_LIBS)
     kafka.up(fresh=True)
     try:
         yield bootstrap

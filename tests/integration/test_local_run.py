@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newswatch.local.kafka import LocalKafka
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import KAFKA_LIBS, ROOT, SAMPLES
 from tests.integration.helpers import free_port
 from tests.integration.test_pipeline import SEED_EVENTS
 
@@ -67,7 +67,8 @@ class Run:
 def test_run_stop_and_run_again_alerts_nothing_twice_and_keeps_the_history(tmp_path: Path) -> None:
     home = tmp_path / "kafka"
     home.mkdir()
-    (home / "libs").symlink_to(LocalKafka().libs)  # the cached jars: nothing is downloaded
+    LocalKafka(home=KAFKA_LIBS.parent).fetch()  # the cached jars (a no-op when the suite's broker fetched them)
+    (home / "libs").symlink_to(KAFKA_LIBS)
     port = free_port()
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(f"feeds:\n  - {{id: seed, url: {SAMPLES / 'seed-story.rss'}}}\n")

@@ -23,6 +23,7 @@ from newswatch.poller.metrics import PollerMetrics
 from newswatch.poller.produce import ArticleSink, make_producer
 from newswatch.poller.run import Poller, PollerOptions
 from newswatch.poller.statestore import ensure_state_topic
+from tests.conftest import KAFKA_LIBS
 from tests.integration.helpers import free_port
 from tests.integration.poller_helpers import feeds_config, topic_messages
 
@@ -34,9 +35,8 @@ OUTAGE = 30.0
 
 def cached_jars() -> Path:
     """This checkout's Kafka jars, fetched once by Maven if a reused broker meant they were never needed."""
-    kafka = LocalKafka()
-    kafka.fetch()
-    return kafka.libs
+    LocalKafka(home=KAFKA_LIBS.parent).fetch()
+    return KAFKA_LIBS
 
 
 def rss(count: int) -> bytes:
