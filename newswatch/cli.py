@@ -1,4 +1,9 @@
-"""The ``newswatch`` command: one entry point for the broker, the poller, the worker and the subscribers."""
+"""The ``newswatch`` command: one entry point for the broker, the poller, the worker and the subscribers.
+
+Settings are read once here and passed down. Commands import their heavy modules (Faust, the worker, the tail)
+inside the command so that ``newswatch --help`` stays quick; none of those imports dodges a cycle
+(``tests/unit/test_layers.py`` checks there is none).
+"""
 
 from __future__ import annotations
 
