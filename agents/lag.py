@@ -12,7 +12,7 @@ message after an assignment Faust's read offset is unknown; the committed offset
 
 The third: whatever the cause, a partition with messages waiting from which nothing was read for ``IDLE_WARN``
 seconds is logged as a warning (once, and again when it moves), shown in ``newswatch_stream_idle_seconds`` and
-alerted on by ``NewswatchStreamStalled``; after ``IDLE_RESEEK`` seconds it is resumed and sought to the next
+alerted on by ``NewswatchStreamIdle``; after ``IDLE_RESEEK`` seconds it is resumed and sought to the next
 offset to read, which costs at most a redelivery (at least once) and can only help.
 """
 

@@ -22,14 +22,10 @@ def register(worker: Worker) -> None:
         if candidate is not None:
             # A rule may name a new topic: create it before the new rules can send there (else the broker would
             # auto-create it with default settings while the producer waits for its metadata).
-            topics = sorted({event.topic for event in candidate.rules.events if event.topic})
-            await asyncio.to_thread(ensure_service_topics, topics, worker.settings)
+            await asyncio.to_thread(ensure_service_topics, rule_topic_names(candidate), worker.settings)
             live_rules.activate(candidate)
             worker.export_rule_set()
             metrics.rule_reloads.labels("ok").inc()
         elif live_rules.error and live_rules.error != had_error:
             metrics.rule_reloads.labels("error").inc()
         metrics.rule_reload_failing.set(1 if live_rules.error else 0)
-
-
-__all__ = ["register", "rule_topic_names"]

@@ -118,11 +118,15 @@ def _connected(consumer: KafkaConsumer) -> bool:
     return any(client.connected(broker.node_id) for broker in client.cluster.brokers())
 
 
+def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+
+
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     """Each partition's next offset now: where a reader starts that must see everything sent from here on."""
     consumer = kafka_consumer(bootstrap)
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        partitions = _partitions(consumer, topic)
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
     finally:
         consumer.close()
@@ -149,7 +153,7 @@ def read_alerts(
     """
     consumer = kafka_consumer(bootstrap)
     with reaching(bootstrap):
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        partitions = _partitions(consumer, topic)
     watch = BrokerWatch(lambda: _connected(consumer), echo, bootstrap) if echo else None
     try:
         consumer.assign(partitions)

@@ -36,9 +36,7 @@ app.command("classify")(classify)
 
 
 def _local_kafka() -> LocalKafka:
-    settings = get_settings()
-    host, port = settings.bootstrap_address
-    return LocalKafka(home=settings.local_kafka_dir, host=host, port=port, controller_port=port + 1)
+    return LocalKafka.for_settings(get_settings())
 
 
 @kafka_app.command("up")

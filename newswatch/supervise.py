@@ -62,8 +62,7 @@ def run_local(echo=print) -> int:
     settings = get_settings()
     load_feeds(settings.feeds_file)  # config errors surface before anything starts
     rules = checked_matcher(settings.rules_path).rules
-    host, port = settings.bootstrap_address
-    kafka = LocalKafka(home=settings.local_kafka_dir, host=host, port=port, controller_port=port + 1)
+    kafka = LocalKafka.for_settings(settings)
     stopping = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

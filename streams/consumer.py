@@ -1,18 +1,20 @@
 """The worker's Kafka consumer: Faust's aiokafka consumer, made to never skip a message.
 
-Why: Faust (faust-streaming 0.15) tracks the last offset it handed to an agent per partition (its "read
-offset"). When a message arrives further ahead than the next one, Faust takes the offsets in between for a gap
-that needs no processing (as transaction markers and compacted records are), marks them acknowledged and
-commits past them; messages at lower offsets that arrive later are dropped as already read. A record prefetched
-before a rebalance and delivered after the recovery's seek back to the committed offset is such a message: it
-poisons the read offset, and everything between the committed offset and it is lost for good. This is how a
-restarted worker lost (article, rule) pairs and then sat idle (issue 13).
+Why: Faust (faust-streaming 0.15) takes the offset of each record it hands on as the partition's "read offset",
+drops any later record below it as already read, and treats a jump past it as a gap that needs no processing
+(as transaction markers and compacted records are), acknowledging and committing the offsets in between. A
+record fetched before a seek (a rebalance's recovery seeking the streams to their committed offsets and the
+table's changelog to its start) but handed on after it poisons the read offset: a restarted worker lost
+(article, rule) pairs, and a worker taking over a partition's table state never finished restoring it (issue 13).
 
-The articles topic (written by the pollers) and, at least once, the matches topic (written by the workers
-without transactions) have no gaps: every offset is a message. So on those a message that skips ahead is not
-delivered; the partition is sought back to the next offset, and the messages in between are read again in
-order. The only gap such a topic can have is retention deleting messages before they were read, and that one is
-accepted (and logged) rather than sought into forever.
+Two guards, one per mechanism:
+
+- every seek is noted in a ``SeekLedger``; a fetch that a seek of its partition overtook is dropped and the seek
+  applied again, so no record from before a seek is ever handed on after it;
+- on the articles topic (written by the pollers) and, at least once, the matches topic (written by the workers
+  without transactions) every offset is a message, so a record that skips ahead is not delivered: the partition
+  is sought back to the read offset and read again in order. The only gap such a topic can have is retention
+  deleting messages before they were read; that one is accepted (and logged) rather than sought into forever.
 """
 
 from __future__ import annotations

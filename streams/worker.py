@@ -8,6 +8,7 @@ from faust.types import TableT
 from prometheus_client import CollectorRegistry
 
 from newswatch.core.settings import Settings
+from newswatch.matcher.engine import Matcher
 from newswatch.matcher.reload import LiveRules
 from newswatch.streams.app import NewswatchApp, make_app
 from newswatch.streams.metrics import WorkerMetrics
@@ -35,12 +36,12 @@ class Worker:
 
     def rule_topic_names(self) -> list[str]:
         """The topics the active rule set sends alerts to, besides ``alerts``."""
-        return rule_topic_names(self.rules)
+        return rule_topic_names(self.rules.matcher)
 
 
-def rule_topic_names(rules: LiveRules) -> list[str]:
-    """The topics a live rule set sends alerts to, besides ``alerts``."""
-    return sorted({event.topic for event in rules.matcher.rules.events if event.topic})
+def rule_topic_names(matcher: Matcher) -> list[str]:
+    """The topics a rule set sends alerts to, besides ``alerts``."""
+    return sorted({event.topic for event in matcher.rules.events if event.topic})
 
 
 def build_worker(settings: Settings, registry: CollectorRegistry, rules: LiveRules) -> Worker:

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from newswatch.core.settings import STATE_DIR
+from newswatch.core.settings import STATE_DIR, Settings
 
 KAFKA_DIR = Path(__file__).resolve().parent / "kafka-broker"  # package data: the pom and the log config
 POM = KAFKA_DIR / "pom.xml"
@@ -45,6 +45,12 @@ class LocalKafka:
     def __post_init__(self) -> None:
         if self.libs is None:
             object.__setattr__(self, "libs", self.home / "libs")
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> LocalKafka:
+        """The local broker that ``settings`` point at: its folder, and the host and port of the bootstrap."""
+        host, port = settings.bootstrap_address
+        return cls(home=settings.local_kafka_dir, host=host, port=port, controller_port=port + 1)
 
     @property
     def data(self) -> Path:
