@@ -21,7 +21,8 @@ def shipped(*parts: str) -> Path:
 
 
 # Where the local broker, the worker's Faust folder and `newswatch run`'s logs live unless settings say otherwise:
-# ./.cache of the directory newswatch runs in (the checkout, for `make run`).
+# ./.cache of the directory newswatch runs in (the checkout, for `make run`), made absolute when settings are read:
+# the broker's tools (Maven, Java) run in other directories.
 STATE_DIR = Path(".cache")
 
 
@@ -34,7 +35,7 @@ class Settings(BaseSettings):
     # kafka-python's own log lines are shown from this level up (its refused connections repeat our errors).
     kafka_client_log_level: str = "CRITICAL"
     # Where `newswatch kafka up` / `make run` keep the local broker's jars, data and logs.
-    local_kafka_dir: Path = STATE_DIR / "kafka"
+    local_kafka_dir: Path = Field(default_factory=lambda: (STATE_DIR / "kafka").resolve())
     articles_topic: str = "articles"
     alerts_topic: str = "alerts"
     app_id: str = "newswatch"
@@ -42,7 +43,7 @@ class Settings(BaseSettings):
     rules_path: Path = Field(default_factory=lambda: shipped("rules"))
     # Faust keeps its local table state here; one folder per worker process (`newswatch worker --web-port N`
     # alone gives each worker on a host its own folder, see newswatch/cli.py).
-    data_dir: Path = STATE_DIR / "faust"
+    data_dir: Path = Field(default_factory=lambda: (STATE_DIR / "faust").resolve())
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
     # Seconds without a heartbeat before Kafka declares a worker dead and hands its partitions to the others:

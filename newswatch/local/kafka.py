@@ -43,8 +43,9 @@ class LocalKafka:
     libs: Path = None  # type: ignore[assignment]  # filled in by __post_init__
 
     def __post_init__(self) -> None:
-        if self.libs is None:
-            object.__setattr__(self, "libs", self.home / "libs")
+        # Absolute: Maven resolves a relative output folder against the pom's folder, Java against its own cwd.
+        object.__setattr__(self, "home", Path(self.home).resolve())
+        object.__setattr__(self, "libs", Path(self.libs).resolve() if self.libs is not None else self.home / "libs")
 
     @classmethod
     def for_settings(cls, settings: Settings) -> LocalKafka:

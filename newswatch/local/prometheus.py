@@ -26,6 +26,7 @@ def start_prometheus(
     binary = shutil.which("prometheus")
     if binary is None:
         return None
+    data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     out = open(log or data_dir / "prometheus.log", "wb")  # noqa: SIM115 - handed to the child for its lifetime
     return subprocess.Popen(

@@ -35,3 +35,13 @@ def test_the_worker_options_win_over_the_environment(monkeypatch, tmp_path: Path
         assert os.environ["NEWSWATCH_WORKER_WEB_PORT"] == "6066"
     finally:
         get_settings.cache_clear()
+
+
+def test_the_local_broker_paths_are_absolute_whatever_the_working_directory(tmp_path: Path, monkeypatch) -> None:
+    """Maven resolves a relative output folder against its pom's folder: the jars once landed beside the pom."""
+    from newswatch.local.kafka import LocalKafka
+
+    monkeypatch.chdir(tmp_path)
+    kafka = LocalKafka.for_settings(Settings())
+    assert kafka.home == tmp_path / ".cache" / "kafka" and kafka.libs == tmp_path / ".cache" / "kafka" / "libs"
+    assert Settings().data_dir == tmp_path / ".cache" / "faust"
