@@ -17,6 +17,7 @@ from newswatch.core.console import fail
 from newswatch.core.kafka import KafkaUnavailable, ensure_service_topics, ensure_topics
 from newswatch.core.settings import Settings, get_settings
 from newswatch.core.yamlconf import ConfigError
+from newswatch.fulltext import cli as fulltext_cli
 from newswatch.local.kafka import LocalKafka, LocalKafkaError, answers
 from newswatch.matcher.cli import classify, rules_app
 from newswatch.poller import cli as poller_cli
@@ -30,6 +31,8 @@ app.add_typer(alerts_app, name="alerts")
 # The poller's commands live with the poller (poller/cli.py): `poll` and `feeds status`.
 app.command()(poller_cli.poll)
 app.add_typer(poller_cli.feeds_app, name="feeds")
+# The full-text stage's command lives with it (fulltext/cli.py).
+app.command("fulltext")(fulltext_cli.fulltext)
 # The rule commands live with the matcher (matcher/cli.py): `rules check|test` and `classify`.
 app.add_typer(rules_app, name="rules")
 app.command("classify")(classify)

@@ -1,7 +1,9 @@
 """Turn a parsed feed entry into an article: the JSON document produced to the ``articles`` topic.
 
 Schema (``schema_version`` 1), documented in README.md:
-id, feed_id, feed_tags, source, url, title, summary, content, authors, language, published, fetched_at.
+id, feed_id, feed_tags, source, url, title, summary, content, authors, language, published, fetched_at,
+text_source ("feed"; the full-text stage sets "page" when ``content`` is the item's page text), page (null here;
+the full-text stage's record of the page fetch).
 """
 
 from __future__ import annotations
@@ -77,4 +79,6 @@ def to_article(
         "language": language or None,
         "published": _published(entry),
         "fetched_at": utc_iso(fetched_at),
+        "text_source": "feed",
+        "page": None,
     }

@@ -30,11 +30,11 @@ def poll(
     shard: Annotated[str, typer.Option(help="This poller's share of the feeds, i/n (i from 0); see README.")] = "0/1",
 ) -> None:
     """Poll the feeds and produce each new item to the articles topic (a service unless --once)."""
+    from newswatch.core.http import FetchLimits
     from newswatch.core.kafka import KafkaUnavailable, ensure_service_topics
     from newswatch.core.settings import get_settings
     from newswatch.core.yamlconf import ConfigError
     from newswatch.poller.config import load_feeds
-    from newswatch.poller.fetch import FetchLimits
     from newswatch.poller.metrics import PollerMetrics, serve
     from newswatch.poller.produce import ArticleSink, make_producer
     from newswatch.poller.reload import LiveFeeds
@@ -62,6 +62,7 @@ def poll(
         state_topic=settings.feed_state_topic,
         shard=share,
         start_spread=settings.poller_start_spread_seconds,
+        teasers_topic=settings.teasers_topic if settings.fulltext_enabled else None,
     )
     poller = Poller(config, sink, options=options, states=states, metrics=metrics)
     logging.getLogger(__name__).info(

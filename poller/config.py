@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -14,6 +14,9 @@ from newswatch.core.yamlconf import ConfigError, line_of, load_model, read_yaml
 _SLUG = re.compile(r"[^a-z0-9]+")
 _LINE = re.compile(r"^.*?:(\d+)[:\s]")
 
+# Whether an item's web page is read for its whole text (poller/teasers.py): "auto" when the feed's text is short.
+FulltextMode = Literal["auto", "always", "never"]
+
 
 class Defaults(BaseModel):
     """Values every feed takes unless it sets its own."""
@@ -22,6 +25,7 @@ class Defaults(BaseModel):
 
     interval: Annotated[float, Field(gt=0, description="seconds between polls")] = 300.0
     tags: dict[str, str] = {}
+    fulltext: FulltextMode = "auto"
 
 
 class Feed(BaseModel):
@@ -35,6 +39,7 @@ class Feed(BaseModel):
     interval: Annotated[float, Field(gt=0)] | None = None
     tags: dict[str, str] = {}
     enabled: bool = True
+    fulltext: FulltextMode | None = None
 
     @field_validator("url")
     @classmethod
@@ -73,6 +78,7 @@ class FeedsConfig(BaseModel):
             if feed.id is None:
                 feed.id = default_id(feed.name, feed.url)
             feed.interval = feed.interval or self.defaults.interval
+            feed.fulltext = feed.fulltext or self.defaults.fulltext
             feed.tags = {**self.defaults.tags, **feed.tags}
             if not feed.is_remote and base is not None:
                 local = Path(feed.url.removeprefix("file://"))

@@ -45,6 +45,12 @@ class PollerMetrics:
         self.produced = Counter(
             f"{PREFIX}_articles_produced", "Articles acknowledged by Kafka on the articles topic", ["feed"], registry=r
         )
+        self.teasers = Counter(
+            f"{PREFIX}_teasers",
+            "Of the articles produced, those sent to the full-text stage to have their page read",
+            ["feed"],
+            registry=r,
+        )
         self.produce_errors = Counter(
             f"{PREFIX}_produce_errors",
             "Article sends Kafka did not acknowledge (retried on the next poll, never dropped)",

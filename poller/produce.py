@@ -69,19 +69,22 @@ class ArticleSink:
         self.topic = topic
         self.metrics = metrics
 
-    def _send_each(self, articles: list[dict[str, Any]]) -> list[Any]:
+    def _send_each(self, articles: list[dict[str, Any]], topics: list[str]) -> list[Any]:
         sent: list[Any] = []
-        for article in articles:
+        for article, topic in zip(articles, topics, strict=True):
             try:
-                sent.append(self.producer.send(self.topic, key=article["id"].encode(), value=encode(article)))
+                sent.append(self.producer.send(topic, key=article["id"].encode(), value=encode(article)))
             except KafkaError as exc:  # no metadata within max_block_ms, or a record over the size limit
                 sent.append(exc)
         return sent
 
-    async def send_all(self, articles: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-        """Send ``articles`` and wait for each ack; return (acknowledged ids, failed ids)."""
+    async def send_all(
+        self, articles: list[dict[str, Any]], topics: list[str] | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Send ``articles`` (each to its entry of ``topics``; default the articles topic) and wait for each ack;
+        return (acknowledged ids, failed ids)."""
         loop = asyncio.get_running_loop()
-        sent = await asyncio.to_thread(self._send_each, articles)
+        sent = await asyncio.to_thread(self._send_each, articles, topics or [self.topic] * len(articles))
         waits = [acked(s, loop) if not isinstance(s, BaseException) else None for s in sent]
         outcomes = [s if w is None else await w for s, w in zip(sent, waits, strict=True)]
         done, failed = [], []

@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 
+from newswatch.core.http import FetchLimits, FetchResult, fetch_file, fetch_http, make_client
 from newswatch.poller.articles import to_article
 from newswatch.poller.config import Feed, FeedsConfig
-from newswatch.poller.fetch import FetchLimits, FetchResult, fetch_file, fetch_http, make_client
 from newswatch.poller.metrics import PollerMetrics
 from newswatch.poller.parse import parse_feed
 from newswatch.poller.produce import ArticleSink
@@ -29,6 +29,7 @@ from newswatch.poller.reload import RELOAD_EVERY, LiveFeeds
 from newswatch.poller.schedule import PRODUCE_RETRY, START_SPREAD, initial_delay, jittered, next_delay
 from newswatch.poller.shard import Shard
 from newswatch.poller.state import DEFAULT_SEEN_LIMIT, FeedState
+from newswatch.poller.teasers import wants_page
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class PollerOptions:
     # New feeds' first polls are spread over this many seconds, but only when there are more of them than
     # fetches run at once: a handful of feeds (the bundled samples) is polled at start, 1,000 are not all at once.
     start_spread: float = START_SPREAD
+    # Items whose page is to be read (poller/teasers.py) go here for the full-text stage; None: all to articles.
+    teasers_topic: str | None = None
 
 
 class Poller:
@@ -118,6 +121,7 @@ class Poller:
             self.metrics.items_duplicate,
             self.metrics.downloaded,
             self.metrics.produced,
+            self.metrics.teasers,
         ):
             counter.labels(key)
         if state.last_success:
@@ -174,7 +178,7 @@ class Poller:
         self.metrics.items_new.labels(feed.key).inc(len(articles))
         state.items = len(parsed.entries)
         if articles:
-            done, failed = await self.sink.send_all(articles)
+            done, failed = await self.sink.send_all(articles, self._topics(feed, articles))
             state.remember(done, current=len(parsed.entries), limit=self.options.seen_limit)
             state.produced += len(done)
             outcome.new = len(done)
@@ -185,6 +189,15 @@ class Poller:
         state.etag = fetched.headers.get("etag") or None
         state.last_modified = fetched.headers.get("last-modified") or None
         self._succeeded(feed, state, outcome)
+
+    def _topics(self, feed: Feed, articles: list[dict[str, Any]]) -> list[str]:
+        teasers = self.options.teasers_topic
+        topics = [
+            teasers if teasers and wants_page(article, feed.fulltext or "auto") else self.sink.topic
+            for article in articles
+        ]
+        self.metrics.teasers.labels(feed.key).inc(sum(1 for topic in topics if topic != self.sink.topic))
+        return topics
 
     def _new_articles(
         self,

@@ -72,6 +72,29 @@ class Settings(BaseSettings):
     poller_concurrency: int = 20
     poller_max_bytes: int = 10 * 1024 * 1024
     poller_refuse_private: bool = False
+    # The full-text stage (`newswatch fulltext`, docs/fulltext.md): items whose feed gives only a teaser go to
+    # teasers_topic; the stage reads each item's page and passes the article on to articles_topic.
+    # false: the pollers send every item straight to articles_topic (no stage to run).
+    fulltext_enabled: bool = True
+    teasers_topic: str = "articles.teasers"
+    fulltext_group: str = "newswatch-fulltext"
+    fulltext_metrics_port: int = 9102
+    fulltext_metrics_host: str = "127.0.0.1"
+    fulltext_in_flight: int = 32  # articles whose page is being read at once, all hosts together
+    fulltext_per_host: int = 2  # fetches at once to one host
+    fulltext_host_interval_seconds: float = 1.0  # least time between two fetches started on one host
+    fulltext_max_bytes: int = 5 * 1024 * 1024  # a page's size cap (decompressed)
+    fulltext_deadline_seconds: float = 20.0  # one page fetch, redirects included
+    fulltext_retries: int = 2  # further tries after a timeout, connection error, 429 or 5xx
+    fulltext_extractors: int = 2  # processes extracting text (CPU-bound)
+    fulltext_extract_timeout_seconds: float = 10.0  # one page's extraction; past it the process is replaced
+    fulltext_extract_memory_bytes: int = 1024 * 1024 * 1024  # address-space cap of each extraction process
+    fulltext_max_text_bytes: int = 200_000  # the extracted text kept (UTF-8)
+    fulltext_user_agent: str = ""  # empty: newswatch's own (core/http.py USER_AGENT)
+    # Page links come from third parties' feeds: private and local addresses are refused unless listed here
+    # ("host" or "host:port", comma-separated), e.g. the sample pages `newswatch run` serves on 127.0.0.1:8766.
+    fulltext_refuse_private: bool = True
+    fulltext_private_allowed: str = ""
     # `newswatch run` starts a Prometheus on 127.0.0.1:9090 scraping poller and worker (false: you run your own).
     run_prometheus: bool = True
     # New feeds' first polls are spread over this many seconds when there are more than poller_concurrency of
@@ -81,7 +104,12 @@ class Settings(BaseSettings):
     @property
     def service_topics(self) -> list[str]:
         """The topics pollers and workers write to, created by whichever starts first (Faust makes its own)."""
-        return [self.articles_topic, self.alerts_topic, *([self.dead_letter_topic] if self.dead_letter_topic else [])]
+        return [
+            self.articles_topic,
+            self.alerts_topic,
+            *([self.teasers_topic] if self.fulltext_enabled else []),
+            *([self.dead_letter_topic] if self.dead_letter_topic else []),
+        ]
 
     @property
     def bootstrap_address(self) -> tuple[str, int]:

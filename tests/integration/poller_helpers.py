@@ -10,8 +10,8 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from newswatch.core.http import FetchLimits
 from newswatch.poller.config import FeedsConfig
-from newswatch.poller.fetch import FetchLimits
 from newswatch.poller.metrics import PollerMetrics
 from newswatch.poller.produce import ArticleSink, make_producer
 from newswatch.poller.run import Poller, PollerOptions, PollOutcome

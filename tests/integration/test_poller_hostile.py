@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+from newswatch.core.http import FetchLimits
 from newswatch.local.feedserver import FeedServer, Route
-from newswatch.poller.fetch import FetchLimits
 from newswatch.poller.metrics import PollerMetrics
 from tests.conftest import Topics
 from tests.integration.poller_helpers import feeds_config, run_poller, topic_messages

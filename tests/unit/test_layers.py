@@ -21,11 +21,15 @@ LAYERS = [
     ["newswatch.agents"],
     ["newswatch.streams"],
     ["newswatch.alerts"],
-    ["newswatch.poller", "newswatch.matcher"],  # independent of each other
+    ["newswatch.poller", "newswatch.fulltext", "newswatch.matcher"],  # independent of each other
     ["newswatch.local"],
     ["newswatch.core", "newswatch.config"],
 ]
-INDEPENDENT = [("newswatch.poller", "newswatch.matcher")]
+INDEPENDENT = [
+    ("newswatch.poller", "newswatch.matcher"),
+    ("newswatch.poller", "newswatch.fulltext"),
+    ("newswatch.fulltext", "newswatch.matcher"),
+]
 # alerts may read the matcher's output types (EventMatch, Hit, ...), nothing else of it
 FORBIDDEN = {
     "newswatch.alerts": [

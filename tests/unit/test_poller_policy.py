@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from prometheus_client import CollectorRegistry
 
-from newswatch.poller.fetch import FetchResult, retry_after_seconds
+from newswatch.core.http import FetchResult, retry_after_seconds
 from newswatch.poller.metrics import PollerMetrics
 from newswatch.poller.schedule import MAX_BACKOFF, backoff, initial_delay, jittered, next_delay
 from newswatch.poller.shard import Shard, shard_of

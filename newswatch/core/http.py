@@ -1,8 +1,8 @@
-"""Fetch one feed's bytes: async HTTP with conditional GET, timeouts, a whole-fetch deadline, a size cap,
-bounded redirects that may only lead to http(s), and (optionally) no private-network targets.
+"""Fetch one URL's bytes from the open web: async HTTP with conditional GET, timeouts, a whole-fetch deadline, a
+size cap in bytes, bounded redirects that may only lead to http(s), and (optionally) no private-network targets.
 
-Fetching is ours, not feedparser's (its urllib fetch has no size cap or async); feedparser only parses
-the bytes and headers handed to it.
+Used by the pollers (feeds) and the full-text stage (article pages). Fetching is ours, not feedparser's (its urllib
+fetch has no size cap or async); feedparser only parses the bytes and headers handed to it.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class FetchLimits:
     read_timeout: float = 30.0  # between two bytes
     max_redirects: int = MAX_REDIRECTS
     refuse_private: bool = False
+    # "host" or "host:port" entries exempt from refuse_private (a local page server the operator runs on purpose)
+    private_allowed: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -78,18 +80,23 @@ class FetchRefused(Exception):
         self.detail = detail
 
 
-def make_client(limits: FetchLimits | None = None, *, max_connections: int = 50) -> httpx.AsyncClient:
+FEED_TYPES = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+
+
+def make_client(
+    limits: FetchLimits | None = None,
+    *,
+    max_connections: int = 50,
+    user_agent: str = USER_AGENT,
+    accept: str = FEED_TYPES,
+) -> httpx.AsyncClient:
     """The shared HTTP client: gzip/deflate accepted, a descriptive User-Agent, timeouts.
 
     Redirects are followed by ``fetch_http`` itself, one hop at a time, so each target is checked.
     """
     limits = limits or FetchLimits()
     return httpx.AsyncClient(
-        headers={
-            "User-Agent": USER_AGENT,
-            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
-            "Accept-Encoding": "gzip, deflate",
-        },
+        headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"},
         timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
         follow_redirects=False,
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
@@ -119,7 +126,7 @@ def _is_private(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-async def check_target(url: str, refuse_private: bool) -> None:
+async def check_target(url: str, refuse_private: bool, allowed: frozenset[str] = frozenset()) -> None:
     """Refuse a URL that is not http(s), or (when asked) one whose host resolves to a non-public address.
 
     The name is resolved here and again by httpx when it connects; a DNS server answering differently the
@@ -131,6 +138,8 @@ async def check_target(url: str, refuse_private: bool) -> None:
     if not refuse_private:
         return
     host = parts.hostname
+    if host in allowed or f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}" in allowed:
+        return
     try:
         addresses = [host] if _literal_ip(host) else await _resolve(host, parts.port)
     except OSError as exc:
@@ -188,7 +197,7 @@ async def _follow(
     client: httpx.AsyncClient, url: str, headers: dict[str, str], limits: FetchLimits, progress: FetchResult
 ) -> FetchResult:
     for _hop in range(limits.max_redirects + 1):
-        await check_target(url, limits.refuse_private)
+        await check_target(url, limits.refuse_private, limits.private_allowed)
         async with client.stream("GET", url, headers=headers) as response:
             progress.status = response.status_code
             if response.status_code in REDIRECTS and "location" in response.headers:
