@@ -40,6 +40,11 @@ class FulltextMetrics:
         )
         for source in ("page", "feed"):
             self.articles.labels(source)
+        self.not_articles = Counter(
+            f"{PREFIX}_not_articles",
+            "Teasers-topic messages that are not a JSON object, passed on as they are (classify dead-letters them)",
+            registry=r,
+        )
         self.reused = Counter(
             f"{PREFIX}_pages_reused",
             "Articles whose page was already read (the same story in several feeds)",

@@ -175,6 +175,7 @@ class FulltextStage:
             if article is None:
                 # not ours to judge: the classify agent dead-letters malformed articles with the reason
                 out = value or b""
+                self.metrics.not_articles.inc()
             else:
                 url = article.get("url")
                 if isinstance(url, str) and url.startswith(("http://", "https://")):

@@ -10,6 +10,7 @@ import asyncio
 import gzip
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -35,8 +36,10 @@ class Route:
 class FeedServer:
     """``with FeedServer() as server: server.routes['/a'] = Route(...); server.url('/a')``."""
 
-    def __init__(self) -> None:
+    def __init__(self, dynamic: Callable[[str], Route | None] | None = None) -> None:
         self.routes: dict[str, Route] = {}
+        # asked for paths not in ``routes``: pages made on demand (thousands of them would not fit in memory)
+        self.dynamic = dynamic
         self.hits: Counter[str] = Counter()
         self.conditional: Counter[str] = Counter()  # requests that carried a validator
         self.port = 0
@@ -71,6 +74,8 @@ class FeedServer:
         path = request.path
         self.hits[path] += 1
         route = self.routes.get(path)
+        if route is None and self.dynamic is not None:
+            route = self.dynamic(path)
         if route is None:
             return web.Response(status=404, text="no such feed")
         if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:

@@ -39,11 +39,12 @@ def run_poller(
     limits: FetchLimits | None = None,
     metrics: PollerMetrics | None = None,
     polls: int = 1,
+    teasers: str | None = None,
 ) -> list[list[PollOutcome]]:
     """A fresh poller process-equivalent: its own producer, state read back from ``states_topic``; poll ``polls``×."""
     states = read_states(bootstrap, states_topic) if states_topic else {}
     sink = ArticleSink(make_producer(bootstrap), articles, metrics)
-    options = PollerOptions(limits=limits or FetchLimits(), state_topic=states_topic)
+    options = PollerOptions(limits=limits or FetchLimits(), state_topic=states_topic, teasers_topic=teasers)
     poller = Poller(config, sink, options=options, states=states, metrics=metrics or PollerMetrics(CollectorRegistry()))
     try:
         return [asyncio.run(poller.poll_once()) for _ in range(polls)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from newswatch.core.http import FetchResult
@@ -45,7 +46,7 @@ def test_starts_on_one_host_are_spaced_by_its_interval_and_the_queue_is_reported
         await asyncio.gather(*(fetch() for _ in range(4)))
 
     asyncio.run(main())
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert all(gap >= 0.045 for gap in gaps), gaps
     assert ("a", 3) in queues and queues[-1] == ("a", 0)  # three waited while the first went
 
