@@ -30,7 +30,7 @@ cookies. <button>Accept all</button> <button>Manage settings</button></p></div>
 <main><article><h1>x</h1><div class="byline">By Sample Desk</div><div class="body">
 <p>The story's paragraphs replace these placeholder paragraphs, which are long enough for the page builder to find
 the article body among the page's other blocks of text, the cookie banner's included.</p>
-<p>Second placeholder paragraph, also replaced by the story's own text when the sample pages are built.</p></div></article>
+<p>Second placeholder paragraph, also replaced by the story text when the pages are built.</p></div></article>
 <aside><h2>Most read</h2><ol><li><a href="/a">Drone strike hits fuel depot overnight</a></li><li><a href="/b">Foreign
 volunteers join the front line</a></li><li><a href="/c">Ceasefire talks to resume next week</a></li></ol>
 <div class="newsletter"><p>Get the morning briefing in your inbox. Sign up now.</p></div></aside></main>

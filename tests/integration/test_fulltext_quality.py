@@ -72,7 +72,7 @@ def check_quality(kafka_bootstrap: str, topics: Topics, shared_data: Path, every
         auto = f"{topics.articles}-auto"
         teasers = teasers_topic(kafka_bootstrap, auto)
         run_poller(config, kafka_bootstrap, auto, None, teasers=teasers)
-        metrics, took = run_stage(
+        _metrics, took = run_stage(
             kafka_bootstrap, teasers, auto, len(rows), local_options(server), timeout=900, in_flight=16
         )
 
