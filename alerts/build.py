@@ -43,6 +43,8 @@ def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: date
             "feed_id": article.get("feed_id"),
             "feed_tags": article.get("feed_tags", {}),
             "published": article.get("published"),
+            # "page" when the rules read the item's web page (the full-text stage), "feed" when the feed's text
+            "text_source": article.get("text_source") or "feed",
         },
         "matches": [hit.to_dict() for hit in match.hits[:MAX_MATCHES]],
         "actors": [actor.to_dict() for actor in match.actors],

@@ -42,6 +42,8 @@ def format_line(alert: dict[str, Any], rule_width: int = RULE_WIDTH) -> str:
         extra = ""
     title = terminal_safe(article.get("title") or "(no title)")
     source = terminal_safe(article.get("source") or article.get("feed_id") or "?")
+    if article.get("text_source") == "page":
+        source += ", read from the page"
     return (
         f"[{terminal_safe(rule.get('severity', '?')).upper():8}] {terminal_safe(rule.get('id', '?')):<{rule_width}} "
         f"{title}  ({source}){extra}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -13,12 +14,15 @@ from types import FrameType
 
 from newswatch.alerts.tail import end_offsets, tail
 from newswatch.core.kafka import ensure_service_topics
-from newswatch.core.settings import get_settings
+from newswatch.core.settings import get_settings, shipped
+from newswatch.local.feedserver import FeedServer, Route
 from newswatch.local.kafka import LocalKafka, answers
 from newswatch.local.processes import stop_group
 from newswatch.local.prometheus import start_prometheus
 from newswatch.matcher.examples import checked_matcher
 from newswatch.poller.config import load_feeds
+
+FULLTEXT_ALLOWED = "NEWSWATCH_FULLTEXT_PRIVATE_ALLOWED"
 
 
 def log_dir() -> Path:
@@ -26,7 +30,19 @@ def log_dir() -> Path:
     return get_settings().data_dir.parent / "run"
 
 
-def _spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
+SAMPLE_PAGES_PORT = 8766  # config/samples/teasers.rss links here
+
+
+def _sample_pages() -> FeedServer:
+    """A local web server for the pages the summary-only sample feed links to (config/samples/pages/)."""
+    server = FeedServer(port=SAMPLE_PAGES_PORT)
+    server.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", content_type="text/plain")
+    for page in shipped("samples", "pages").glob("*.html"):
+        server.routes[f"/{page.name}"] = Route(page.read_bytes(), content_type="text/html")
+    return server
+
+
+def _spawn(name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     # Own process group: the terminal's Ctrl-C reaches only us, and we stop the children in order.
     # Logs go to files so that the terminal shows alerts only.
     log_dir().mkdir(parents=True, exist_ok=True)
@@ -37,6 +53,7 @@ def _spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
         )
 
 
@@ -73,6 +90,7 @@ def run_local(echo=print) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     started_kafka = False
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    stack = contextlib.ExitStack()
     try:
         if answers(kafka.bootstrap):
             echo(f"using the Kafka broker already answering on {kafka.bootstrap}")
@@ -84,7 +102,16 @@ def run_local(echo=print) -> int:
         # the items already alerted are neither alerted nor shown again.
         start = end_offsets(settings.kafka_bootstrap, settings.alerts_topic)
         earlier = sum(start.values())
-        children = [("worker", _spawn("worker", "worker")), ("poller", _spawn("poller", "poll"))]
+        if settings.fulltext_enabled:
+            try:
+                pages = stack.enter_context(_sample_pages())
+            except OSError:
+                echo(f"port {SAMPLE_PAGES_PORT} is taken: the summary-only sample feed keeps its teasers")
+            else:
+                # the stage refuses private addresses; this one is ours
+                allowed = ",".join(filter(None, [settings.fulltext_private_allowed, f"127.0.0.1:{pages.port}"]))
+                children.append(("fulltext", _spawn("fulltext", "fulltext", env={FULLTEXT_ALLOWED: allowed})))
+        children += [("worker", _spawn("worker", "worker")), ("poller", _spawn("poller", "poll"))]
         prometheus = start_prometheus(log=log_dir() / "prometheus.log") if settings.run_prometheus else None
         if prometheus is not None:
             children.insert(0, ("prometheus", prometheus))
@@ -96,7 +123,8 @@ def run_local(echo=print) -> int:
                 f"{earlier} alerts from earlier runs are kept on the '{settings.alerts_topic}' topic "
                 "(newswatch alerts tail --from-beginning shows them); only new ones follow"
             )
-        echo(f"poller and worker started (logs in {log_dir()}/); alerts follow, Ctrl-C stops everything")
+        started = ", ".join(name for name, _ in children if name != "prometheus")
+        echo(f"{started} started (logs in {log_dir()}/); alerts follow, Ctrl-C stops everything")
         last_check = time.monotonic()
 
         def should_stop() -> bool:
@@ -125,6 +153,7 @@ def run_local(echo=print) -> int:
         echo("stopping ...")
         for name, child in reversed(children):
             _stop(child, name, echo)
+        stack.close()
         if started_kafka:
             kafka.down()
         echo("stopped")

@@ -36,13 +36,13 @@ class Route:
 class FeedServer:
     """``with FeedServer() as server: server.routes['/a'] = Route(...); server.url('/a')``."""
 
-    def __init__(self, dynamic: Callable[[str], Route | None] | None = None) -> None:
+    def __init__(self, dynamic: Callable[[str], Route | None] | None = None, *, port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         # asked for paths not in ``routes``: pages made on demand (thousands of them would not fit in memory)
         self.dynamic = dynamic
         self.hits: Counter[str] = Counter()
         self.conditional: Counter[str] = Counter()  # requests that carried a validator
-        self.port = 0
+        self.port = port  # 0: any free port, known once started
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="feed-server", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -53,7 +53,12 @@ class FeedServer:
 
     def __enter__(self) -> FeedServer:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        try:
+            asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        except OSError:  # the port is taken
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -66,7 +71,7 @@ class FeedServer:
         app.router.add_route("GET", "/{path:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

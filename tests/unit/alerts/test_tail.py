@@ -25,6 +25,8 @@ def test_lines_say_what_kind_of_alert_it_is() -> None:
     assert format_line(update).endswith("[+2 more source(s)]")
     escalation = {**alert, "kind": "escalation", "escalation": {"count": 5, "distinct_sources": 3}}
     assert "ESCALATION: 5 matches from 3 sources" in format_line(escalation)
+    from_page = {**alert, "article": {**alert["article"], "text_source": "page"}}
+    assert format_line(from_page).endswith("(AP, read from the page)")  # the feed only gave a teaser
 
 
 def alert_of(rule: str, title: str = "Drones hit Kramatorsk") -> dict:
