@@ -140,9 +140,14 @@ class PageReader:
     async def _read(self, url: str) -> Page:
         options = self.options
         try:  # before robots.txt: a refused target must not be asked for its robots.txt either
-            await check_target(url, options.limits.refuse_private, options.limits.private_allowed)
+            await asyncio.wait_for(
+                check_target(url, options.limits.refuse_private, options.limits.private_allowed),
+                timeout=options.limits.connect_timeout,
+            )
         except FetchRefused as exc:
             return Page(exc.reason, url=url, detail=exc.detail)
+        except TimeoutError:
+            return Page("timeout", url=url, detail="the host name did not resolve in time")
         if options.respect_robots:
             verdict = await self.robots.check(url)
             if not verdict.allowed:

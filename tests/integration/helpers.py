@@ -34,6 +34,10 @@ def service_env(bootstrap: str, topics: Topics, tmp_path: Path, **extra: str) ->
         "NEWSWATCH_DATA_DIR": str(tmp_path / "faust"),
         "NEWSWATCH_WORKER_WEB_PORT": str(free_port()),
         "NEWSWATCH_TOPIC_PARTITIONS": str(topics.partitions),
+        # the pollers send every item to articles unless a test runs the full-text stage (start_fulltext)
+        "NEWSWATCH_FULLTEXT_ENABLED": "false",
+        "NEWSWATCH_TEASERS_TOPIC": f"teasers-{topics.articles}",
+        "NEWSWATCH_FULLTEXT_GROUP": f"fulltext-{topics.app_id}",
         **extra,
     }
 
@@ -56,6 +60,19 @@ def start_poller(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "newswatch", "poll"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def start_fulltext(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A real full-text stage process (``newswatch fulltext``), logging to ``log``."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "newswatch", "fulltext"],
             env=env,
             cwd=ROOT,
             stdout=out,

@@ -1,4 +1,5 @@
-"""Metrics end to end: a real Prometheus scrapes a running worker and poller; every dashboard panel has data."""
+"""Metrics end to end: a real Prometheus scrapes a running worker, poller and full-text stage; every dashboard
+panel has data."""
 
 from __future__ import annotations
 
@@ -11,9 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from newswatch.local.feedserver import FeedServer, Route
 from newswatch.local.prometheus import query, start_prometheus, wait_ready
+from newswatch.local.storypages import teaser_feed
 from tests.conftest import ROOT, SAMPLES, Topics
-from tests.integration.helpers import at_least, collect, free_port, service_env, start_poller, start_worker, stop
+from tests.integration.helpers import (
+    at_least,
+    collect,
+    free_port,
+    service_env,
+    start_fulltext,
+    start_poller,
+    start_worker,
+    stop,
+)
 from tests.integration.test_pipeline import SEED_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -29,9 +41,18 @@ def scrape(port: int) -> str:
 def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
     kafka_bootstrap: str, topics: Topics, tmp_path: Path
 ) -> None:
-    web_port, poller_port, prom_port = free_port(), free_port(), free_port()
+    web_port, poller_port, fulltext_port, prom_port = free_port(), free_port(), free_port(), free_port()
+    pages = FeedServer().__enter__()
+    pages.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", content_type="text/plain")
+    story = b"<html><body><article><p>" + b"A drone hit a depot. " * 40 + b"</p></article></body></html>"
+    pages.routes["/story"] = Route(story, content_type="text/html")
+    teaser = {"guid": "t1", "title": "Depot hit", "link": pages.url("/story"), "description": "A drone hit."}
+    pages.routes["/teasers.rss"] = Route(teaser_feed([teaser]))
     feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - {{id: seed, url: {SAMPLES / 'seed-story.rss'}, interval: 2}}\n")
+    feeds.write_text(
+        f"feeds:\n  - {{id: seed, url: {SAMPLES / 'seed-story.rss'}, interval: 2}}\n"
+        f"  - {{id: teasers, url: '{pages.url('/teasers.rss')}', interval: 2}}\n"
+    )
     env = service_env(
         kafka_bootstrap,
         topics,
@@ -40,7 +61,11 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
         NEWSWATCH_POLLER_METRICS_PORT=str(poller_port),
         NEWSWATCH_FEEDS_FILE=str(feeds),
         NEWSWATCH_FEED_STATE_TOPIC=f"feed-state-{topics.articles}",
+        NEWSWATCH_FULLTEXT_ENABLED="true",
+        NEWSWATCH_FULLTEXT_METRICS_PORT=str(fulltext_port),
+        NEWSWATCH_FULLTEXT_PRIVATE_ALLOWED=f"127.0.0.1:{pages.port}",
     )
+    fulltext = start_fulltext(env, tmp_path / "fulltext.log")
     worker = start_worker(env, tmp_path / "worker.log")
     poller = start_poller(env, tmp_path / "poller.log")
     config = tmp_path / "prometheus.yml"
@@ -50,6 +75,7 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
         "scrape_configs:\n"
         f"  - {{job_name: newswatch-worker, static_configs: [{{targets: ['127.0.0.1:{web_port}']}}]}}\n"
         f"  - {{job_name: newswatch-poller, static_configs: [{{targets: ['127.0.0.1:{poller_port}']}}]}}\n"
+        f"  - {{job_name: newswatch-fulltext, static_configs: [{{targets: ['127.0.0.1:{fulltext_port}']}}]}}\n"
     )
     prometheus = start_prometheus(config, tmp_path / "prom-data", prom_port, log=tmp_path / "prometheus.log")
     assert prometheus is not None, "prometheus is not installed: run `make install`"
@@ -61,7 +87,7 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
         alerts = collect(kafka_bootstrap, topics.alerts, until=at_least(len(SEED_EVENTS)), timeout=120, watch=worker)
         assert len(alerts) >= 3
 
-        for port in (poller_port, web_port):
+        for port in (poller_port, fulltext_port, web_port):
             exposition = scrape(port)
             lint = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True, text=True)
             # promtool lints Faust's own names too (its counters lack _total); only our names must be clean
@@ -83,8 +109,11 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
         # a fresh start that just produced articles is not "no articles ingested", not even pending
         assert query(base, 'newswatch_poller_articles_produced_total{feed="seed"}')
         assert query(base, 'ALERTS{alertname="NewswatchNoArticlesIngested"}') == []
+        assert query(base, 'newswatch_fulltext_articles_total{text_source="page"} > 0')  # the teaser's page was read
     finally:
         stop(poller)
+        stop(fulltext)
         stop(worker)
+        pages.__exit__(None, None, None)
         if prometheus is not None:
             stop(prometheus)
