@@ -85,8 +85,15 @@ def decode(value: bytes | None) -> dict[str, Any] | None:
 
 
 def encode(article: dict[str, Any]) -> bytes:
-    """The JSON bytes of an article as they go on the topic (as the poller writes them)."""
-    return json.dumps(article, ensure_ascii=False).encode("utf-8")
+    """The JSON bytes of an article as they go on the topic (as the poller writes them).
+
+    A lone surrogate (``"\\ud800"`` in the JSON it came as) cannot be UTF-8: such an article is written with
+    ASCII escapes instead, as valid JSON, and left to the classify agent's checks.
+    """
+    try:
+        return json.dumps(article, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(article, ensure_ascii=True).encode("ascii")
 
 
 class FulltextStage:
@@ -171,25 +178,33 @@ class FulltextStage:
     async def _handle(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
         self.metrics.in_flight.inc()
         try:
-            article = decode(value)
-            if article is None:
-                # not ours to judge: the classify agent dead-letters malformed articles with the reason
+            try:
+                out = await self._enrich(value)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug of ours must cost one page, not the partition's progress
+                log.warning("teaser at %s:%d passed on as it came", tp.topic, offset, exc_info=True)
                 out = value or b""
-                self.metrics.not_articles.inc()
-            else:
-                url = article.get("url")
-                if isinstance(url, str) and url.startswith(("http://", "https://")):
-                    enriched = with_page(article, await self._read(url))
-                else:
-                    self.metrics.pages.labels("no_link").inc()
-                    enriched = without_page(article, "no_link")
-                self.metrics.articles.labels(enriched["text_source"]).inc()
-                out = encode(enriched)
             await self._send(key, out)
             self.offsets.finished(tp, offset)
         finally:
             self.metrics.in_flight.dec()
             self.tasks.pop((tp, offset), None)
+
+    async def _enrich(self, value: bytes | None) -> bytes:
+        article = decode(value)
+        if article is None:
+            # not ours to judge: the classify agent dead-letters malformed articles with the reason
+            self.metrics.not_articles.inc()
+            return value or b""
+        url = article.get("url")
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            enriched = with_page(article, await self._read(url))
+        else:
+            self.metrics.pages.labels("no_link").inc()
+            enriched = without_page(article, "no_link")
+        self.metrics.articles.labels(enriched["text_source"]).inc()
+        return encode(enriched)
 
     async def _read(self, url: str) -> Page:
         try:

@@ -178,7 +178,12 @@ class Poller:
         self.metrics.items_new.labels(feed.key).inc(len(articles))
         state.items = len(parsed.entries)
         if articles:
-            done, failed = await self.sink.send_all(articles, self._topics(feed, articles))
+            if self.options.teasers_topic:
+                done, failed = await self.sink.send_all(
+                    articles, self._topics(feed, articles, self.options.teasers_topic)
+                )
+            else:
+                done, failed = await self.sink.send_all(articles)
             state.remember(done, current=len(parsed.entries), limit=self.options.seen_limit)
             state.produced += len(done)
             outcome.new = len(done)
@@ -190,12 +195,8 @@ class Poller:
         state.last_modified = fetched.headers.get("last-modified") or None
         self._succeeded(feed, state, outcome)
 
-    def _topics(self, feed: Feed, articles: list[dict[str, Any]]) -> list[str]:
-        teasers = self.options.teasers_topic
-        topics = [
-            teasers if teasers and wants_page(article, feed.fulltext or "auto") else self.sink.topic
-            for article in articles
-        ]
+    def _topics(self, feed: Feed, articles: list[dict[str, Any]], teasers: str) -> list[str]:
+        topics = [teasers if wants_page(article, feed.fulltext or "auto") else self.sink.topic for article in articles]
         self.metrics.teasers.labels(feed.key).inc(sum(1 for topic in topics if topic != self.sink.topic))
         return topics
 

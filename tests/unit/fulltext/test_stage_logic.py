@@ -11,7 +11,7 @@ from aiokafka import TopicPartition
 from newswatch.fulltext.enrich import with_page
 from newswatch.fulltext.extract import ExtractFailed, ExtractLimits, Extractor
 from newswatch.fulltext.pages import Page, truncate_utf8
-from newswatch.fulltext.stage import Offsets, decode
+from newswatch.fulltext.stage import Offsets, decode, encode
 
 TP = TopicPartition("articles.teasers", 0)
 
@@ -40,6 +40,12 @@ def test_messages_that_are_not_articles_are_passed_on_untouched() -> None:
     assert decode(b"[1, 2]") is None
     assert decode(b"[" * 100_000 + b"]" * 100_000) is None
     assert decode(b'{"id": "a"}') == {"id": "a"}
+
+
+def test_an_article_with_a_lone_surrogate_is_still_written_as_valid_json() -> None:
+    article = decode(b'{"id": "a", "title": "broken \\ud800 title"}')
+    assert article is not None
+    assert decode(encode(article)) == article
 
 
 def test_an_extracted_page_becomes_the_content_and_the_teaser_stays_the_summary() -> None:
