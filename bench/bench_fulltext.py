@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,10 +119,12 @@ def latency(bootstrap: str, count: int) -> dict[str, list[float]]:
             server.routes[f"/story/{n}"] = Route(page, content_type="text/html")
         server.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", content_type="text/plain")
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
-        consumer = KafkaConsumer(direct, articles, bootstrap_servers=bootstrap, auto_offset_reset="latest")
-        while not consumer.assignment():
-            consumer.poll(timeout_ms=200)
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+        partitions = [TopicPartition(direct, 0), TopicPartition(articles, 0)]
+        consumer.assign(partitions)
         consumer.seek_to_end()
+        for tp in partitions:  # resolved now: a lazy "end" taken after the first send would skip it
+            consumer.position(tp)
         with StageThread(bootstrap, teasers, articles, server) as stage:
             warm = {"id": "warm", "url": server.url("/story/0"), "title": "w", "summary": "w"}
             producer.send(teasers, key=b"warm", value=json.dumps(warm).encode())
