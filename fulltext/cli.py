@@ -15,7 +15,8 @@ from newswatch.core.console import fail, setup_logging
 def fulltext() -> None:
     """Read the web page of each teaser item and pass the article on with its whole text (a service)."""
     from newswatch.core.http import USER_AGENT, FetchLimits, make_client
-    from newswatch.core.kafka import KafkaUnavailable, ensure_service_topics
+    from newswatch.core.kafka import KafkaUnavailable, ensure_service_topics, security
+    from newswatch.core.kafka_security import SecurityConfigError
     from newswatch.core.settings import get_settings
     from newswatch.fulltext.extract import ExtractLimits, Extractor
     from newswatch.fulltext.metrics import FulltextMetrics, serve
@@ -28,7 +29,7 @@ def fulltext() -> None:
         fail("the full-text stage is off (NEWSWATCH_FULLTEXT_ENABLED=false): pollers send every item to articles")
     try:
         ensure_service_topics(settings.service_topics, settings)
-    except KafkaUnavailable as exc:
+    except (KafkaUnavailable, SecurityConfigError) as exc:
         fail(str(exc))
     metrics = FulltextMetrics()
     serve(metrics, settings.fulltext_metrics_port, settings.fulltext_metrics_host)
@@ -46,7 +47,11 @@ def fulltext() -> None:
         max_text_bytes=settings.fulltext_max_text_bytes,
     )
     topics = StageTopics(
-        settings.kafka_bootstrap, settings.teasers_topic, settings.articles_topic, settings.fulltext_group
+        settings.kafka_bootstrap,
+        settings.teasers_topic,
+        settings.articles_topic,
+        settings.fulltext_group,
+        client_options=security().aiokafka(),
     )
     extract_limits = ExtractLimits(settings.fulltext_extract_timeout_seconds, settings.fulltext_extract_memory_bytes)
 

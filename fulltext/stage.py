@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -36,6 +36,8 @@ class StageTopics:
     teasers: str
     articles: str
     group: str
+    # TLS/SASL options of both clients (newswatch.core.kafka_security.KafkaSecurity.aiokafka())
+    client_options: dict[str, Any] = field(default_factory=dict)
 
 
 class Offsets:
@@ -129,6 +131,7 @@ class FulltextStage:
             auto_offset_reset="earliest",
             # pages take seconds; the loop keeps polling (paused partitions) so this is never reached in practice
             max_poll_interval_ms=600_000,
+            **t.client_options,
         )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=t.bootstrap,
@@ -137,6 +140,7 @@ class FulltextStage:
             compression_type="gzip",
             linger_ms=5,
             max_request_size=1_048_576,
+            **t.client_options,
         )
         await self.producer.start()
         try:

@@ -15,6 +15,7 @@ import typer
 
 from newswatch.core.console import fail
 from newswatch.core.kafka import KafkaUnavailable, ensure_service_topics, ensure_topics
+from newswatch.core.kafka_security import SecurityConfigError
 from newswatch.core.settings import Settings, get_settings
 from newswatch.core.yamlconf import ConfigError
 from newswatch.fulltext import cli as fulltext_cli
@@ -207,4 +208,7 @@ def run() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except SecurityConfigError as exc:  # from whichever command first built a Kafka client
+        fail(str(exc))

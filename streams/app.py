@@ -9,6 +9,7 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 
+from newswatch.core.kafka_security import KafkaSecurity
 from newswatch.core.settings import Settings
 from newswatch.streams.consumer import transport_class
 from newswatch.streams.metrics import WorkerMetrics
@@ -35,11 +36,17 @@ def make_app(settings: Settings, metrics: WorkerMetrics, registry: CollectorRegi
     """The worker's Faust app for ``settings``; Faust's own sensor and ``metrics`` share ``registry``."""
     app = NewswatchApp(
         settings.app_id,
+        # Faust reads unprefixed environment variables (BROKER_URL, WEB_PORT, ...) over the app's own settings, which
+        # once moved a worker to another cluster while its poller stayed: it gets none; NEWSWATCH_* is the one way.
+        env={},
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=KafkaSecurity.from_settings(settings).faust_credentials(),
         store="memory://",
         datadir=str(settings.worker_data_dir),
         web_port=settings.worker_web_port,
         web_host=settings.worker_web_host,
+        # the address the web server listens on (Faust's default is every interface); /metrics names every rule
+        web_bind=settings.worker_web_host,
         topic_partitions=settings.topic_partitions,
         # Faust creates the matches topic and the table's changelog itself: same copies as newswatch's own topics.
         topic_replication_factor=settings.topic_replication_factor,

@@ -8,8 +8,16 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    SaslAuthenticationFailedError,
+    TopicAlreadyExistsError,
+    UnsupportedSaslMechanismError,
+)
 
+from newswatch.core.kafka_security import KafkaSecurity, diagnose, sasl_refusal
 from newswatch.core.settings import Settings, get_settings
 
 # kafka-python 3 reports "no broker answered" as a bootstrap timeout or a connection error.
@@ -28,32 +36,64 @@ class KafkaUnavailable(RuntimeError):
         self.bootstrap = bootstrap
 
 
+class KafkaAuthFailed(KafkaUnavailable):
+    """The broker answered and refused our credentials."""
+
+    def __init__(self, bootstrap: str, security: KafkaSecurity, detail: str = "") -> None:
+        RuntimeError.__init__(
+            self,
+            f"Kafka at {bootstrap} refused to authenticate {security.describe()}"
+            f"{f' ({detail})' if detail else ''}. Check NEWSWATCH_KAFKA_SASL_USERNAME, the password "
+            "(NEWSWATCH_KAFKA_SASL_PASSWORD or _PASSWORD_FILE) and NEWSWATCH_KAFKA_SASL_MECHANISM.",
+        )
+        self.bootstrap = bootstrap
+
+
+def security() -> KafkaSecurity:
+    """The process's Kafka client security, from its settings."""
+    return KafkaSecurity.from_settings(get_settings())
+
+
 @contextmanager
-def reaching(bootstrap: str) -> Iterator[None]:
-    """Turn kafka-python's "no broker answered" errors inside the block into KafkaUnavailable naming the address."""
+def reaching(bootstrap: str, using: KafkaSecurity | None = None) -> Iterator[None]:
+    """Turn kafka-python's connection errors inside the block into one clear error: KafkaAuthFailed for refused
+    credentials, KafkaUnavailable naming the address (and, when a TLS probe can tell, the setting to fix)."""
     try:
         yield
+    except (SaslAuthenticationFailedError, UnsupportedSaslMechanismError) as exc:
+        raise KafkaAuthFailed(bootstrap, using or security(), str(exc)[:200]) from None
     except UNREACHABLE as exc:
-        raise KafkaUnavailable(bootstrap, type(exc).__name__) from None
+        using = using or security()
+        found = diagnose(bootstrap, using)
+        if not found and using.uses_sasl:
+            refused = sasl_refusal(bootstrap, using)
+            if refused:
+                raise KafkaAuthFailed(bootstrap, using, refused) from None
+        raise KafkaUnavailable(bootstrap, found or type(exc).__name__) from None
 
 
-def admin_client(bootstrap: str) -> KafkaAdminClient:
+def admin_client(bootstrap: str, using: KafkaSecurity | None = None) -> KafkaAdminClient:
     """An admin client, or KafkaUnavailable naming the address."""
-    with reaching(bootstrap):
-        return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, bootstrap_timeout_ms=10_000)
+    using = using or security()
+    with reaching(bootstrap, using):
+        return KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=10_000, bootstrap_timeout_ms=10_000, **using.kafka_python()
+        )
 
 
-def consumer(bootstrap: str, *topics: str, **config: Any) -> KafkaConsumer:
+def consumer(bootstrap: str, *topics: str, using: KafkaSecurity | None = None, **config: Any) -> KafkaConsumer:
     """A kafka-python consumer (no group, no auto-commit unless ``config`` says so), or KafkaUnavailable."""
+    using = using or security()
     options: dict[str, Any] = {"bootstrap_timeout_ms": 10_000, "enable_auto_commit": False, **config}
-    with reaching(bootstrap):
-        return KafkaConsumer(*topics, bootstrap_servers=bootstrap, **options)
+    with reaching(bootstrap, using):
+        return KafkaConsumer(*topics, bootstrap_servers=bootstrap, **using.kafka_python(), **options)
 
 
-def producer(bootstrap: str, **config: Any) -> KafkaProducer:
+def producer(bootstrap: str, using: KafkaSecurity | None = None, **config: Any) -> KafkaProducer:
     """A kafka-python producer with ``config``, or KafkaUnavailable."""
-    with reaching(bootstrap):
-        return KafkaProducer(bootstrap_servers=bootstrap, **config)
+    using = using or security()
+    with reaching(bootstrap, using):
+        return KafkaProducer(bootstrap_servers=bootstrap, **using.kafka_python(), **config)
 
 
 def ensure_topics(

@@ -7,7 +7,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # How every Kafka client connects (newswatch/core/kafka_security.py, docs/deploy.md). PLAINTEXT suits the
+    # embedded local broker; a real cluster takes SASL_SSL (SCRAM) or SSL with a client certificate (mTLS).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr | None = None  # or, better, a file only this service can read:
+    kafka_sasl_password_file: Path | None = None
+    kafka_ssl_cafile: Path | None = None  # the CA that signed the brokers' certificates (default: the system's)
+    kafka_ssl_certfile: Path | None = None  # client certificate and key, for mTLS
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_check_hostname: bool = True
     # kafka-python's own log lines are shown from this level up (its refused connections repeat our errors).
     kafka_client_log_level: str = "CRITICAL"
     # Where `newswatch kafka up` / `make run` keep the local broker's jars, data and logs.

@@ -41,6 +41,11 @@ class LocalKafka:
     # The jars; defaults to ``home/libs``. A second broker (e.g. a test's private one) points at the first's
     # jars so it downloads nothing.
     libs: Path = None  # type: ignore[assignment]  # filled in by __post_init__
+    # Secured listeners beside the PLAINTEXT one (tests of TLS and SASL clients; see local/tls.py): their names
+    # (SASL_SSL, SSL) and ports, broker settings to add, and SCRAM-SHA-512 users (name, password) made at format.
+    secured: tuple[tuple[str, int], ...] = ()
+    extra_config: tuple[str, ...] = ()
+    scram_users: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # Absolute: Maven resolves a relative output folder against the pom's folder, Java against its own cwd.
@@ -115,11 +120,15 @@ class LocalKafka:
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@{self.host}:{self.controller_port}",
-                    f"listeners=PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}",
+                    f"listeners=PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}"
+                    + "".join(f",{name}://{self.host}:{port}" for name, port in self.secured),
+                    f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}"
+                    + "".join(f",{name}://{self.host}:{port}" for name, port in self.secured),
                     "controller.listener.names=CONTROLLER",
                     "inter.broker.listener.name=PLAINTEXT",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+                    + "".join(f",{name}:{name}" for name, _ in self.secured),
+                    *self.extra_config,
                     f"log.dirs={self.data}",
                     "num.partitions=1",
                     "auto.create.topics.enable=true",
@@ -191,8 +200,11 @@ class LocalKafka:
         cluster_id = "-"
         while cluster_id.startswith("-"):  # the tool would read a leading "-" as an option (1 id in 64; CI hit one)
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        scram = [arg for name, password in self.scram_users for arg in (
+            "--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"
+        )]  # fmt: skip
         fmt = subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *scram),
             capture_output=True,
             text=True,
             check=False,
