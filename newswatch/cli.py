@@ -16,7 +16,7 @@ import typer
 from newswatch.core.console import fail
 from newswatch.core.kafka import KafkaUnavailable, ensure_service_topics, ensure_topics
 from newswatch.core.kafka_security import SecurityConfigError
-from newswatch.core.settings import Settings, get_settings
+from newswatch.core.settings import Settings, UnknownSetting, get_settings
 from newswatch.core.yamlconf import ConfigError
 from newswatch.fulltext import cli as fulltext_cli
 from newswatch.local.kafka import LocalKafka, LocalKafkaError, answers
@@ -210,5 +210,6 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except SecurityConfigError as exc:  # from whichever command first built a Kafka client
-        fail(str(exc))
+    except (SecurityConfigError, UnknownSetting) as exc:  # from whichever command first read them
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -135,7 +138,27 @@ class Settings(BaseSettings):
         return self.data_dir / f"worker-{self.worker_web_port}"
 
 
+class UnknownSetting(ValueError):
+    """A ``NEWSWATCH_*`` environment variable that no setting reads: a typo would otherwise be silently ignored."""
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One message per ``NEWSWATCH_*`` variable in ``environ`` that is not a setting, with the likeliest fix."""
+    known = {f"NEWSWATCH_{name.upper()}" for name in Settings.model_fields}
+    problems = []
+    for variable in sorted(name for name in environ if name.upper().startswith("NEWSWATCH_")):
+        if variable.upper() in known:
+            continue
+        close = difflib.get_close_matches(variable.upper(), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else " (see README, Command and settings reference)"
+        problems.append(f"{variable} is not a newswatch setting{hint}")
+    return problems
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
+    """The process-wide settings, read once from the environment; UnknownSetting for a misspelt variable."""
+    problems = unknown_variables(os.environ)
+    if problems:
+        raise UnknownSetting("; ".join(problems))
     return Settings()

@@ -86,6 +86,11 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
         assert wait_ready(base), (tmp_path / "prometheus.log").read_text()[-2000:]
         alerts = collect(kafka_bootstrap, topics.alerts, until=at_least(len(SEED_EVENTS)), timeout=120, watch=worker)
         assert len(alerts) >= 3
+        # the worker, poller and stage listen on 127.0.0.1 only (their web servers list every rule and actor)
+        listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=True).stdout.split("\n")
+        for port in (web_port, poller_port, fulltext_port):
+            local = [line.split()[3] for line in listening if line.split() and line.split()[3].endswith(f":{port}")]
+            assert local == [f"127.0.0.1:{port}"], local
 
         for port in (poller_port, fulltext_port, web_port):
             exposition = scrape(port)

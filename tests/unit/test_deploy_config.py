@@ -200,3 +200,13 @@ def test_cluster_compose_monitors_every_poller_and_worker_replica() -> None:
     for volume in services["grafana"]["volumes"] + services["prometheus"]["volumes"]:
         host = volume.split(":")[0]
         assert not host.startswith(".") or (ROOT / host).exists(), volume
+
+
+@pytest.mark.parametrize("name", ["docker-compose.yml", "docker-compose.cluster.yml"])
+def test_compose_publishes_nothing_beyond_localhost_and_has_no_default_password(name: str) -> None:
+    compose = YAML(typ="safe").load((ROOT / name).read_text())
+    for service, spec in compose["services"].items():
+        for port in spec.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {service} publishes {port} on every interface"
+    grafana = compose["services"]["grafana"]["environment"]
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GF_ADMIN_PASSWORD:?")  # compose refuses without it
