@@ -58,6 +58,7 @@ def rule_options(rule: Event) -> dict[str, Any]:
 def register(worker: Worker) -> None:
     """Add the classify agent to ``worker.app``."""
     metrics, topics, live_rules = worker.metrics, worker.topics, worker.rules
+    deliveries = worker.app.deliveries
 
     @worker.app.agent(topics.articles, name="classify")
     async def classify(stream: StreamT) -> None:
@@ -76,9 +77,10 @@ def register(worker: Worker) -> None:
                     len(event.value or b""),
                 )
                 if topics.dead_letter is not None and reason != "too_large":
-                    await topics.dead_letter.send(
+                    sent = await topics.dead_letter.send(
                         key=event.key, value=event.value, headers=[("newswatch-error", reason.encode())]
                     )
+                    deliveries.add(sent)  # committed past only once acknowledged (streams/delivery.py)
                 continue
             with metrics.classify_seconds.time():
                 analysis = live_rules.matcher.analyze(article)
@@ -93,4 +95,4 @@ def register(worker: Worker) -> None:
                 alert = build_alert(article, match, detected_at=datetime.now(UTC))
                 candidate = {"alert": alert, "story": story, "options": rule_options(rule)}
                 value = json.dumps(candidate, ensure_ascii=False).encode()
-                await topics.matches.send(key=rule.id.encode(), value=value)
+                deliveries.add(await topics.matches.send(key=rule.id.encode(), value=value))

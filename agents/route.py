@@ -18,6 +18,7 @@ from faust import StreamT
 from newswatch.alerts.build import escalation_alert, headers
 from newswatch.alerts.escalation import Escalate, track
 from newswatch.alerts.stories import decide
+from newswatch.streams.delivery import DeliveryLedger
 from newswatch.streams.metrics import WorkerMetrics
 from newswatch.streams.topics import Topics
 from newswatch.streams.worker import Worker
@@ -32,22 +33,29 @@ def _seconds_since(timestamp: str | None, now: datetime) -> float | None:
         return None
 
 
-async def publish(topics: Topics, metrics: WorkerMetrics, alert: dict[str, Any], topic: str | None) -> None:
-    """Send one alert to ``alerts`` and, when the rule names one, to its own topic."""
+async def publish(
+    topics: Topics, metrics: WorkerMetrics, alert: dict[str, Any], topic: str | None, deliveries: DeliveryLedger
+) -> None:
+    """Send one alert to ``alerts`` and, when the rule names one, to its own topic.
+
+    An alert is never silently lost: a send that fails at once crashes the worker, and one the broker later fails
+    to acknowledge stops the next commit (``deliveries``, streams/delivery.py); either way the match is read again.
+    """
     rule = alert["rule"]
     key, value = rule["id"].encode(), json.dumps(alert, ensure_ascii=False).encode()
     for target in [topics.alerts] + ([topics.rule_topic(topic)] if topic else []):
         try:
-            await target.send(key=key, value=value, headers=headers(alert))
+            deliveries.add(await target.send(key=key, value=value, headers=headers(alert)))
         except Exception:
             metrics.produce_errors.labels(target.get_topic_name()).inc()
-            raise  # the worker crashes and the match is redelivered: an alert is never silently lost
+            raise
         metrics.alerts.labels(rule["id"], rule["severity"], target.get_topic_name()).inc()
 
 
 def register(worker: Worker) -> None:
     """Add the route agent to ``worker.app``."""
     metrics, topics, route_state = worker.metrics, worker.topics, worker.route_state
+    deliveries = worker.app.deliveries
     window = worker.settings.story_window_seconds
 
     @worker.app.agent(topics.matches, name="route")
@@ -83,7 +91,7 @@ def register(worker: Worker) -> None:
                 revision=decision.revision,
                 sources=decision.sources,
             )
-            await publish(topics, metrics, alert, options.get("topic"))
+            await publish(topics, metrics, alert, options.get("topic"), deliveries)
             latency = _seconds_since(alert.get("fetched_at"), datetime.now(UTC))
             if decision.action == "alert" and latency is not None and latency >= 0:
                 metrics.feed_to_alert.observe(latency)
@@ -97,5 +105,9 @@ def register(worker: Worker) -> None:
                     summary["distinct_sources"],
                 )
                 await publish(
-                    topics, metrics, escalation_alert(alert, summary, escalate.severity, key), options.get("topic")
+                    topics,
+                    metrics,
+                    escalation_alert(alert, summary, escalate.severity, key),
+                    options.get("topic"),
+                    deliveries,
                 )

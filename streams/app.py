@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from newswatch.core.kafka_security import KafkaSecurity
 from newswatch.core.settings import Settings
 from newswatch.streams.consumer import transport_class
+from newswatch.streams.delivery import DeliveryLedger
 from newswatch.streams.metrics import WorkerMetrics
 
 
@@ -21,9 +22,14 @@ class NewswatchApp(faust.App):
     contiguous_topics: frozenset[str] = frozenset()
     on_gap: Callable[[str, int], None] = staticmethod(lambda topic, skipped: None)
     on_stale: Callable[[int], None] = staticmethod(lambda records: None)
+    on_undelivered: Callable[[], None] = staticmethod(lambda: None)
+    # every send of the agents, settled before each commit (streams/delivery.py)
+    deliveries: DeliveryLedger = DeliveryLedger()
 
     def _new_transport(self) -> Any:
-        transport = transport_class(self.contiguous_topics.__contains__, self.on_gap, self.on_stale)
+        transport = transport_class(
+            self.contiguous_topics.__contains__, self.on_gap, self.on_stale, self.on_undelivered
+        )
         return transport(self.conf.broker_consumer, self)
 
 
@@ -53,6 +59,7 @@ def make_app(settings: Settings, metrics: WorkerMetrics, registry: CollectorRegi
         # Topics are created by `newswatch worker` before the app starts (see newswatch.core.kafka).
         topic_allow_declare=True,
         producer_acks=-1,
+        producer_request_timeout=settings.worker_producer_timeout_seconds,
         processing_guarantee=settings.processing_guarantee,
         # Back-pressure. Faust stops fetching for a stream once this many of its messages wait for the agent, so a
         # burst stays on Kafka (as consumer lag) instead of in memory. Faust's default is 4,096; an article may be
@@ -76,6 +83,8 @@ def make_app(settings: Settings, metrics: WorkerMetrics, registry: CollectorRegi
     app.contiguous_topics = frozenset(contiguous)
     app.on_gap = lambda topic, skipped: metrics.stream_gaps.labels(topic).inc(skipped)
     app.on_stale = metrics.stale_records_dropped.inc
+    app.deliveries = DeliveryLedger()
+    app.on_undelivered = metrics.undelivered.inc
     # Faust's own stream/table/producer metrics (newswatch_faust_*) and ours share one registry and are
     # served together at http://<worker>:<web port>/metrics.
     setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="newswatch_faust")

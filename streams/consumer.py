@@ -26,6 +26,8 @@ from typing import Any
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
+from newswatch.streams.delivery import UndeliveredMessage
+
 log = logging.getLogger(__name__)
 
 
@@ -76,6 +78,21 @@ class ContiguousConsumer(faust_aiokafka.Consumer):
     on_gap: Callable[[str, int], None] = staticmethod(lambda topic, skipped: None)
     on_stale: Callable[[int], None] = staticmethod(lambda records: None)
     _ledger: SeekLedger | None = None
+
+    async def _commit_offsets(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
+        """Faust's commit, once every message the agents sent was acknowledged (streams/delivery.py); when one
+        was not, the worker crashes instead of committing past it."""
+        deliveries = getattr(self.app, "deliveries", None)
+        if deliveries is not None:
+            try:
+                await deliveries.settle()
+            except UndeliveredMessage as exc:
+                self.on_undelivered()
+                await self.crash(exc)
+                return False
+        return await super()._commit_offsets(offsets, start_new_transaction=start_new_transaction)
+
+    on_undelivered: Callable[[], None] = staticmethod(lambda: None)
 
     @property
     def ledger(self) -> SeekLedger:
@@ -175,12 +192,18 @@ def transport_class(
     contiguous: Callable[[str], bool],
     on_gap: Callable[[str, int], None],
     on_stale: Callable[[int], None] = lambda records: None,
+    on_undelivered: Callable[[], None] = lambda: None,
 ) -> type[Any]:
     """The aiokafka transport whose consumer is a :class:`ContiguousConsumer` bound to one app's topics and
     metrics (a class per app, so two apps in one process share nothing)."""
     consumer = type(
         "BoundContiguousConsumer",
         (ContiguousConsumer,),
-        {"contiguous": staticmethod(contiguous), "on_gap": staticmethod(on_gap), "on_stale": staticmethod(on_stale)},
+        {
+            "contiguous": staticmethod(contiguous),
+            "on_gap": staticmethod(on_gap),
+            "on_stale": staticmethod(on_stale),
+            "on_undelivered": staticmethod(on_undelivered),
+        },
     )
     return type("ContiguousTransport", (faust_aiokafka.Transport,), {"Consumer": consumer})

@@ -107,6 +107,11 @@ class WorkerMetrics:
             "Records fetched across a seek of their partition (a recovery, a re-read): dropped and read again.",
             registry=registry,
         )
+        self.undelivered = Counter(
+            "newswatch_undelivered_commits_refused_total",
+            "Commits refused: a sent alert, match or dead-letter copy was not acknowledged (the worker restarts)",
+            registry=registry,
+        )
         self.stream_idle = Gauge(
             "newswatch_stream_idle_seconds",
             "Seconds this worker has read nothing from a partition that has messages waiting (0 when reading).",

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Seconds without a heartbeat before Kafka declares a worker dead and hands its partitions to the others:
     # how long a crashed worker's share waits. Faust's default.
     worker_session_timeout_seconds: float = 60.0
+    # How long a worker's send may wait for the broker before it counts as failed; the worker then refuses to
+    # commit past it, restarts and sends again (streams/delivery.py). Faust's default.
+    worker_producer_timeout_seconds: float = 1200.0
     # Partitions of `articles`, `alerts`, the rule topics, the matches topic and the route-state table: the most
     # workers that can share the work. Every process of one deployment must use the same value (the table's
     # partitions must equal the matches topic's), and a topic's count only ever grows (see docs/scaling.md).

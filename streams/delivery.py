@@ -1,0 +1,56 @@
+"""No silent loss: the worker commits an input offset only once every message sent before it was acknowledged.
+
+Faust's ``topic.send`` returns once the message is queued; the broker's acknowledgement (or the failure, e.g. a
+batch that expired while the broker was away) comes later, and Faust then only logs a warning while its commit
+goes ahead, past an alert that was never delivered. Every send of the agents is noted here; the consumer
+(streams/consumer.py) settles them before each commit and crashes the worker instead of committing when one
+failed. The restarted worker reads again from the last commit, so the alert is sent again (same ``alert_id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+
+class UndeliveredMessage(Exception):
+    """A message the agents sent was not acknowledged by the broker; nothing after it may be committed."""
+
+
+class DeliveryLedger:
+    """Send futures not yet known to have been acknowledged."""
+
+    def __init__(self) -> None:
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    def add(self, sent: Awaitable[Any]) -> None:
+        """Note one send (the awaitable ``topic.send`` returned)."""
+        future = asyncio.ensure_future(sent)
+        if future.done() and not future.cancelled() and future.exception() is None:
+            return  # acknowledged already
+        self._pending.add(future)
+        future.add_done_callback(self._forget_if_ok)
+
+    def _forget_if_ok(self, future: asyncio.Future[Any]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._pending.discard(future)
+
+    @property
+    def pending(self) -> int:
+        """Sends not yet acknowledged (or failed and not yet settled)."""
+        return len(self._pending)
+
+    async def settle(self) -> None:
+        """Wait for every send noted so far; UndeliveredMessage if any failed (the failures stay noted, so every
+        later commit refuses too until the worker restarts)."""
+        waiting = list(self._pending)
+        if not waiting:
+            return
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise UndeliveredMessage(
+                f"{len(failed)} sent message(s) not acknowledged by Kafka ({type(failed[0]).__name__}: "
+                f"{str(failed[0])[:200]}); not committing past them: the worker restarts and sends them again"
+            )

@@ -1,0 +1,38 @@
+"""No silent loss: a commit waits for every send, and refuses when one was not acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from newswatch.streams.delivery import DeliveryLedger, UndeliveredMessage
+
+
+def test_acknowledged_sends_are_forgotten_and_a_commit_waits_for_the_rest() -> None:
+    async def main() -> None:
+        ledger = DeliveryLedger()
+        loop = asyncio.get_running_loop()
+        done, later = loop.create_future(), loop.create_future()
+        done.set_result("metadata")
+        ledger.add(done)
+        ledger.add(later)
+        assert ledger.pending == 1
+        loop.call_later(0.05, later.set_result, "metadata")
+        await ledger.settle()  # returns once the broker acknowledged
+        assert later.done() and ledger.pending == 0
+
+    asyncio.run(main())
+
+
+def test_a_send_the_broker_never_acknowledged_stops_every_later_commit() -> None:
+    async def main() -> None:
+        ledger = DeliveryLedger()
+        failed = asyncio.get_running_loop().create_future()
+        failed.set_exception(TimeoutError("batch expired while the broker was away"))
+        ledger.add(failed)
+        for _ in range(2):
+            with pytest.raises(UndeliveredMessage, match="batch expired"):
+                await ledger.settle()
+
+    asyncio.run(main())
