@@ -1,6 +1,7 @@
 """Every client over TLS and SASL, on a real secured broker: the same Kafka jars with a SASL_SSL listener
 (SCRAM-SHA-512 users made at format time) and an SSL listener that requires client certificates (mTLS), with a
-CA and certificates made for the test. Poller -> worker -> ``alerts tail`` end to end over each; a wrong
+CA and certificates made for the test. Poller -> full-text stage -> worker -> ``alerts tail`` end to end over
+each; a wrong
 password and an untrusted CA give errors that name what to fix."""
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from newswatch.local.feedserver import FeedServer, Route
 from newswatch.local.kafka import LocalKafka
 from newswatch.local.processes import free_port
+from newswatch.local.storypages import teaser_feed
 from newswatch.local.tls import LocalCerts, make_certs
 from tests.conftest import KAFKA_LIBS, ROOT, SAMPLES, make_topics
-from tests.integration.helpers import service_env, start_poller, start_worker, stop
+from tests.integration.helpers import service_env, start_fulltext, start_poller, start_worker, stop
 from tests.integration.test_pipeline import SEED_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -88,8 +91,17 @@ def mtls_env(kafka: SecuredKafka) -> dict[str, str]:
 
 def run_end_to_end(kafka: SecuredKafka, security: dict[str, str], name: str, tmp_path: Path) -> None:
     topics = make_topics(kafka.plaintext, name)  # the admin's own way in; the services use only `security`
+    pages = FeedServer().__enter__()  # a summary-only feed whose page only the full-text stage can read
+    pages.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", content_type="text/plain")
+    story = b"<html><body><article><p>" + b"A drone attack hit a fuel depot overnight. " * 30 + b"</p></article>"
+    pages.routes["/story"] = Route(story + b"</body></html>", content_type="text/html")
+    teaser = {"guid": "t1", "title": "Depot hit", "link": pages.url("/story"), "description": "A depot was hit."}
+    pages.routes["/teasers.rss"] = Route(teaser_feed([teaser]))
     feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - {{id: seed, url: {SAMPLES / 'seed-story.rss'}, interval: 2}}\n")
+    feeds.write_text(
+        f"feeds:\n  - {{id: seed, url: {SAMPLES / 'seed-story.rss'}, interval: 2}}\n"
+        f"  - {{id: teasers, url: '{pages.url('/teasers.rss')}', interval: 2}}\n"
+    )
     env = service_env(
         kafka.plaintext,
         topics,
@@ -97,8 +109,12 @@ def run_end_to_end(kafka: SecuredKafka, security: dict[str, str], name: str, tmp
         NEWSWATCH_FEEDS_FILE=str(feeds),
         NEWSWATCH_FEED_STATE_TOPIC=f"feed-state-{topics.articles}",
         NEWSWATCH_POLLER_METRICS_PORT=str(free_port()),
+        NEWSWATCH_FULLTEXT_ENABLED="true",
+        NEWSWATCH_FULLTEXT_METRICS_PORT=str(free_port()),
+        NEWSWATCH_FULLTEXT_PRIVATE_ALLOWED=f"127.0.0.1:{pages.port}",
         **security,
     )
+    fulltext = start_fulltext(env, tmp_path / "fulltext.log")
     worker = start_worker(env, tmp_path / "worker.log")
     poller = start_poller(env, tmp_path / "poller.log")
     printed = tmp_path / "tail.out"
@@ -112,20 +128,24 @@ def run_end_to_end(kafka: SecuredKafka, security: dict[str, str], name: str, tmp
             start_new_session=True,
         )
     seen: set[str] = set()
+    from_page = False  # the teaser's alert, from the page the stage read over the same secured connection
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 150
-        while not seen >= SEED_EVENTS and time.monotonic() < deadline:
+        while not (seen >= SEED_EVENTS and from_page) and time.monotonic() < deadline:
             lines = printed.read_text(errors="replace").splitlines()
             seen = {event for event in SEED_EVENTS for line in lines if f" {event} " in line}
+            from_page = any("Depot hit" in line and "read from the page" in line for line in lines)
             assert tail.poll() is None, "\n".join(lines)
             time.sleep(0.5)
     finally:
         stop(tail)
         stop(poller)
+        stop(fulltext)
         stop(worker)
-    logs = "".join((tmp_path / f"{n}.log").read_text(errors="replace") for n in ("worker", "poller"))
-    assert seen >= SEED_EVENTS, "\n".join(lines) + logs[-3000:]
+        pages.__exit__(None, None, None)
+    logs = "".join((tmp_path / f"{n}.log").read_text(errors="replace") for n in ("worker", "poller", "fulltext"))
+    assert seen >= SEED_EVENTS and from_page, "\n".join(lines) + logs[-3000:]
     assert PASSWORD not in logs + "\n".join(lines)
 
 
