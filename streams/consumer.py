@@ -85,7 +85,8 @@ class ContiguousConsumer(faust_aiokafka.Consumer):
         deliveries = getattr(self.app, "deliveries", None)
         if deliveries is not None:
             try:
-                await deliveries.settle()
+                if not await deliveries.settle():
+                    return False  # sends still waiting for the broker: this commit waits for a later round
             except UndeliveredMessage as exc:
                 self.on_undelivered()
                 await self.crash(exc)

@@ -41,16 +41,19 @@ class DeliveryLedger:
         """Sends not yet acknowledged (or failed and not yet settled)."""
         return len(self._pending)
 
-    async def settle(self) -> None:
-        """Wait for every send noted so far; UndeliveredMessage if any failed (the failures stay noted, so every
-        later commit refuses too until the worker restarts)."""
+    async def settle(self, timeout: float = 2.0) -> bool:
+        """Wait up to ``timeout`` for every send noted so far: True when all were acknowledged, False when some are
+        still waiting (commit later: a send to a topic just created may wait a while for its metadata, and the
+        commit must neither go past it nor hold the worker that long); UndeliveredMessage if any failed (the
+        failures stay noted, so every later commit refuses too until the worker restarts)."""
         waiting = list(self._pending)
         if not waiting:
-            return
-        results = await asyncio.gather(*waiting, return_exceptions=True)
-        failed = [r for r in results if isinstance(r, BaseException)]
+            return True
+        done, still = await asyncio.wait(waiting, timeout=timeout)
+        failed = [f.exception() for f in done if not f.cancelled() and f.exception() is not None]
         if failed:
             raise UndeliveredMessage(
                 f"{len(failed)} sent message(s) not acknowledged by Kafka ({type(failed[0]).__name__}: "
                 f"{str(failed[0])[:200]}); not committing past them: the worker restarts and sends them again"
             )
+        return not still

@@ -18,8 +18,9 @@ def test_acknowledged_sends_are_forgotten_and_a_commit_waits_for_the_rest() -> N
         ledger.add(done)
         ledger.add(later)
         assert ledger.pending == 1
+        assert not await ledger.settle(timeout=0.01)  # still waiting: no commit this round
         loop.call_later(0.05, later.set_result, "metadata")
-        await ledger.settle()  # returns once the broker acknowledged
+        assert await ledger.settle()  # returns once the broker acknowledged
         assert later.done() and ledger.pending == 0
 
     asyncio.run(main())
