@@ -42,43 +42,32 @@ def service_env(bootstrap: str, topics: Topics, tmp_path: Path, **extra: str) ->
     }
 
 
-def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
-    """A real Faust worker process (``newswatch worker [args]``), logging to ``log``."""
+def start_service(env: dict[str, str], log: Path, *command: str) -> subprocess.Popen[bytes]:
+    """A real ``newswatch <command>`` process in its own session, logging to ``log``."""
     with open(log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "newswatch", "worker", *args],
+            [sys.executable, "-m", "newswatch", *command],
             env=env,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """A real Faust worker process (``newswatch worker [args]``), logging to ``log``."""
+    return start_service(env, log, "worker", *args)
 
 
 def start_poller(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """A real poller service process (``newswatch poll``), logging to ``log``."""
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "newswatch", "poll"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    return start_service(env, log, "poll")
 
 
 def start_fulltext(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """A real full-text stage process (``newswatch fulltext``), logging to ``log``."""
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "newswatch", "fulltext"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    return start_service(env, log, "fulltext")
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:

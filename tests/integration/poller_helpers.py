@@ -52,18 +52,23 @@ def run_poller(
         sink.close()
 
 
-def topic_messages(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every message on ``topic`` now (all partitions, from the start to the current end), JSON-decoded."""
+def topic_values(bootstrap: str, topic: str) -> list[bytes]:
+    """Every message value on ``topic`` now (all partitions, from the start to the current end), as bytes."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         end = consumer.end_offsets(partitions)
-        messages: list[dict[str, Any]] = []
+        values: list[bytes] = []
         while any(consumer.position(tp) < end[tp] for tp in partitions):
             for records in consumer.poll(timeout_ms=500).values():
-                messages.extend(json.loads(r.value) for r in records)
-        return messages
+                values.extend(r.value for r in records)
+        return values
     finally:
         consumer.close()
+
+
+def topic_messages(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every message on ``topic`` now (all partitions, from the start to the current end), JSON-decoded."""
+    return [json.loads(value) for value in topic_values(bootstrap, topic)]

@@ -13,7 +13,7 @@ from newswatch.local.feedserver import FeedServer, Route
 from newswatch.local.storypages import first_sentence, story_page, teaser_feed
 from tests.conftest import Topics
 from tests.integration.fulltext_helpers import local_options, produce, run_stage, sample, teasers_topic, templates
-from tests.integration.poller_helpers import feeds_config, run_poller, topic_messages
+from tests.integration.poller_helpers import feeds_config, run_poller, topic_messages, topic_values
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +107,7 @@ def test_every_page_that_cannot_be_read_falls_back_to_the_feed_text_with_its_rea
         kafka_bootstrap, teasers, topics.articles, len(sent) + 1, local_options(server, limits=limits, retries=0)
     )
 
-    raw = topic_messages_raw(kafka_bootstrap, topics.articles)
+    raw = topic_values(kafka_bootstrap, topics.articles)
     assert b"not an article" in raw  # passed on untouched: the classify agent dead-letters it with the reason
     articles = {a["id"]: a for a in (json.loads(v) for v in raw if v.startswith(b"{"))}
     assert set(articles) == {*cases, "no-link"}
@@ -119,25 +119,6 @@ def test_every_page_that_cannot_be_read_falls_back_to_the_feed_text_with_its_rea
     assert articles["robots"]["page"]["detail"] == "disallowed by the site's robots.txt"
     assert server.hits["/private/page"] == 0
     assert took < 30  # the trickling page (340 s in full) cost its 1.5 s deadline, not the stage's progress
-
-
-def topic_messages_raw(bootstrap: str, topic: str) -> list[bytes]:
-    """Every message value on ``topic`` as bytes."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        values: list[bytes] = []
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            for records in consumer.poll(timeout_ms=500).values():
-                values.extend(r.value for r in records)
-        return values
-    finally:
-        consumer.close()
 
 
 def test_every_real_page_goes_through_the_stage_in_bounded_time(
