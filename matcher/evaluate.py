@@ -11,7 +11,7 @@ from typing import Any
 
 from newswatch.matcher.engine import Matcher
 
-EVENTS = ("foreign_fighters", "drone_attack", "ceasefire_talks")
+EVENTS = ("foreign_fighters", "drone_attack", "ceasefire_talks", "mercenaries")
 
 
 def load_labels(labels: Path, corpus: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:

@@ -19,13 +19,14 @@ from newswatch.core.kafka_security import SecurityConfigError
 from newswatch.core.settings import Settings, UnknownSetting, get_settings
 from newswatch.core.yamlconf import ConfigError
 from newswatch.fulltext import cli as fulltext_cli
+from newswatch.local.cluster import LocalCluster
 from newswatch.local.kafka import LocalKafka, LocalKafkaError, answers
 from newswatch.matcher.cli import classify, rules_app
 from newswatch.poller import cli as poller_cli
 from newswatch.poller.statestore import ensure_state_topic
 
 app = typer.Typer(help="Watch news feeds for the events your rules describe; alert on Kafka.", no_args_is_help=True)
-kafka_app = typer.Typer(help="A real single-node Kafka broker on 127.0.0.1 for local runs and tests.")
+kafka_app = typer.Typer(help="A real Kafka broker (or a cluster of them) on 127.0.0.1 for local runs and tests.")
 alerts_app = typer.Typer(help="Read the alert topics.")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(alerts_app, name="alerts")
@@ -39,43 +40,69 @@ app.add_typer(rules_app, name="rules")
 app.command("classify")(classify)
 
 
-def _local_kafka() -> LocalKafka:
-    return LocalKafka.for_settings(get_settings())
-
-
 @kafka_app.command("up")
 def kafka_up(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Wipe the kept data (topics, alerts, offsets, feed state) first.")
     ] = False,
+    brokers: Annotated[
+        int,
+        typer.Option(
+            "--brokers",
+            min=1,
+            max=9,
+            help="Nodes: 1 is the single local broker; 3 is a cluster where topics keep 3 copies and one node may "
+            "be down (ports from the bootstrap's on, two per node).",
+        ),
+    ] = 1,
 ) -> None:
-    """Fetch Kafka's jars (once) and start the broker on its kept data; wait until it answers."""
-    kafka = _local_kafka()
-    if fresh and kafka.pid() is not None:
-        fail("the local broker is running; stop it first (newswatch kafka down), then start it with --fresh")
+    """Fetch Kafka's jars (once) and start the broker, or a cluster of brokers, on its kept data; wait until it
+    answers."""
+    settings = get_settings()
+    target: LocalKafka | LocalCluster = (
+        LocalKafka.for_settings(settings) if brokers == 1 else LocalCluster.for_settings(settings, brokers)
+    )
+    running = target.pid() is not None if isinstance(target, LocalKafka) else bool(target.running())
+    if fresh and running:
+        fail("the local Kafka is running; stop it first (newswatch kafka down), then start it with --fresh")
     try:
-        started = kafka.up(fresh=fresh)
+        started = target.up(fresh=fresh)
     except LocalKafkaError as exc:
         fail(str(exc))
-    typer.echo(f"kafka {'started' if started else 'already running'} on {kafka.bootstrap} (log: {kafka.log_file})")
+    typer.echo(f"kafka {'started' if started else 'already running'} on {target.bootstrap}")
+    if isinstance(target, LocalCluster):
+        typer.echo(
+            f"{brokers} nodes under {target.home}; for newswatch's own topics to keep as many copies:\n"
+            f"  export NEWSWATCH_KAFKA_BOOTSTRAP={target.bootstrap} NEWSWATCH_TOPIC_REPLICATION_FACTOR="
+            f"{min(3, brokers)} NEWSWATCH_TOPIC_MIN_INSYNC_REPLICAS={max(1, min(3, brokers) - 1)}"
+        )
+    else:
+        typer.echo(f"log: {target.log_file}")
 
 
 @kafka_app.command("down")
 def kafka_down() -> None:
-    """Stop the local broker started by `kafka up`."""
-    stopped = _local_kafka().down()
+    """Stop the local broker or cluster started by `kafka up`."""
+    settings = get_settings()
+    stopped = LocalKafka.for_settings(settings).down()
+    cluster = LocalCluster.for_settings(settings, 9)  # every node a cluster of any size could have
+    stopped = any([stopped, *(node.down() for node in cluster.nodes() if node.home.exists())])
     typer.echo("kafka stopped" if stopped else "kafka was not running")
 
 
 @kafka_app.command("status")
 def kafka_status() -> None:
-    """Say whether the local broker runs and answers."""
-    kafka = _local_kafka()
-    pid, ok = kafka.pid(), answers(kafka.bootstrap)
+    """Say whether the local broker (or cluster) runs and answers."""
+    settings = get_settings()
+    kafka = LocalKafka.for_settings(settings)
+    pid, ok = kafka.pid(), answers(settings.kafka_bootstrap)
     typer.echo(
-        f"kafka on {kafka.bootstrap}: {'answers' if ok else 'not answering'}"
+        f"kafka on {settings.kafka_bootstrap}: {'answers' if ok else 'not answering'}"
         f"{f' (local broker pid {pid})' if pid else ''}"
     )
+    for node in LocalCluster.for_settings(settings, 9).nodes():
+        if node.pid() is not None:
+            typer.echo(f"  cluster node {node.node_id} on {node.bootstrap}: pid {node.pid()}")
     raise typer.Exit(0 if ok else 1)
 
 
@@ -108,7 +135,12 @@ def topics(
     )
     try:
         created = ensure_service_topics(settings.service_topics, settings)
-        ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
+        ensure_state_topic(
+            settings.kafka_bootstrap,
+            settings.feed_state_topic,
+            replication=settings.topic_replication_factor,
+            min_insync=settings.topic_min_insync_replicas,
+        )
     except KafkaUnavailable as exc:
         fail(str(exc))
     typer.echo(f"created: {', '.join(created)}" if created else "all topics exist")
@@ -154,7 +186,16 @@ def worker(
             [changelog],
             partitions=settings.topic_partitions,
             replication=settings.topic_replication_factor,
-            configs={changelog: {"cleanup.policy": "compact"}},
+            configs={
+                changelog: {
+                    "cleanup.policy": "compact",
+                    **(
+                        {"min.insync.replicas": str(settings.topic_min_insync_replicas)}
+                        if settings.topic_min_insync_replicas
+                        else {}
+                    ),
+                }
+            },
         )
     except (ConfigError, KafkaUnavailable) as exc:
         fail(str(exc))

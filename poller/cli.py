@@ -50,7 +50,12 @@ def poll(
         live = LiveFeeds(feeds_file)  # before the load: an edit made while we start is still seen
         config = load_feeds(feeds_file)
         ensure_service_topics(settings.service_topics, settings)
-        ensure_state_topic(settings.kafka_bootstrap, settings.feed_state_topic)
+        ensure_state_topic(
+            settings.kafka_bootstrap,
+            settings.feed_state_topic,
+            replication=settings.topic_replication_factor,
+            min_insync=settings.topic_min_insync_replicas,
+        )
         states = read_states(settings.kafka_bootstrap, settings.feed_state_topic)
         metrics = PollerMetrics()
         sink = ArticleSink(make_producer(settings.kafka_bootstrap), settings.articles_topic, metrics)

@@ -22,9 +22,11 @@ log = logging.getLogger(__name__)
 TOPIC_CONFIG = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
 
 
-def ensure_state_topic(bootstrap: str, topic: str) -> None:
-    """Create the compacted state topic if it is missing (one partition: it is small and read whole)."""
-    ensure_topics(bootstrap, [topic], partitions=1, configs={topic: TOPIC_CONFIG})
+def ensure_state_topic(bootstrap: str, topic: str, *, replication: int = 1, min_insync: int = 0) -> None:
+    """Create the compacted state topic if it is missing (one partition: it is small and read whole), with as
+    many copies as the other topics: on a cluster, one broker down must not stop the pollers' state writes."""
+    config = {**TOPIC_CONFIG, **({"min.insync.replicas": str(min_insync)} if min_insync else {})}
+    ensure_topics(bootstrap, [topic], partitions=1, replication=replication, configs={topic: config})
 
 
 def read_states(bootstrap: str, topic: str, *, timeout: float = 60.0) -> dict[str, FeedState]:

@@ -46,6 +46,12 @@ class LocalKafka:
     secured: tuple[tuple[str, int], ...] = ()
     extra_config: tuple[str, ...] = ()
     scram_users: tuple[tuple[str, str], ...] = ()
+    # One node of a cluster (local/cluster.py): its id, every controller as "id@host:port,...", the cluster id all
+    # nodes are formatted with, and how many copies Kafka's own topics and new topics get by default.
+    node_id: int = 1
+    voters: str | None = None
+    cluster_id: str | None = None
+    replicas: int = 1
 
     def __post_init__(self) -> None:
         # Absolute: Maven resolves a relative output folder against the pom's folder, Java against its own cwd.
@@ -69,6 +75,11 @@ class LocalKafka:
     @property
     def pid_file(self) -> Path:
         return self.home / "broker.pid"
+
+    @property
+    def min_insync(self) -> int:
+        """In-sync copies a write needs: all but one when there are several, so one node may be down."""
+        return max(1, self.replicas - 1)
 
     @property
     def bootstrap(self) -> str:
@@ -118,8 +129,8 @@ class LocalKafka:
             "\n".join(
                 [
                     "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.voters=1@{self.host}:{self.controller_port}",
+                    f"node.id={self.node_id}",
+                    f"controller.quorum.voters={self.voters or f'{self.node_id}@{self.host}:{self.controller_port}'}",
                     f"listeners=PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}"
                     + "".join(f",{name}://{self.host}:{port}" for name, port in self.secured),
                     f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}"
@@ -132,12 +143,17 @@ class LocalKafka:
                     f"log.dirs={self.data}",
                     "num.partitions=1",
                     "auto.create.topics.enable=true",
-                    # A single node cannot replicate internal topics; defaults of 3 would never come up.
-                    "offsets.topic.replication.factor=1",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
+                    # A single node cannot replicate internal topics (defaults of 3 would never come up); a cluster
+                    # keeps every topic, Kafka's own and those Faust creates, as safe as `newswatch topics` makes its
+                    # own: all copies, and one may be down without stopping writes.
+                    f"offsets.topic.replication.factor={self.replicas}",
+                    f"transaction.state.log.replication.factor={self.replicas}",
+                    f"transaction.state.log.min.isr={self.min_insync}",
+                    f"share.coordinator.state.topic.replication.factor={self.replicas}",
+                    f"share.coordinator.state.topic.min.isr={self.min_insync}",
+                    f"default.replication.factor={self.replicas}",
+                    f"min.insync.replicas={self.min_insync}",
+                    "unclean.leader.election.enable=false",
                     # Tests start many short-lived consumer groups; waiting 3 s for each rebalance adds up.
                     "group.initial.rebalance.delay.ms=0",
                     "",
@@ -159,8 +175,17 @@ class LocalKafka:
         It starts on its existing data (same cluster id, topics and offsets) when there is some; ``fresh`` wipes
         that and formats new storage with a new cluster id.
         """
-        if self.pid() is not None and answers(self.bootstrap):
+        proc = self.start(fresh=fresh)
+        if proc is None:
             return False
+        self.wait(proc, timeout)
+        return True
+
+    def start(self, *, fresh: bool = False) -> subprocess.Popen[bytes] | None:
+        """Launch the broker without waiting for it (a cluster's nodes answer only once most of them run);
+        None when this folder's broker already answers."""
+        if self.pid() is not None and answers(self.bootstrap):
+            return None
         if answers(self.bootstrap):
             raise LocalKafkaError(
                 f"something else already serves Kafka on {self.bootstrap}; use it (it is reused by the tests) "
@@ -183,12 +208,16 @@ class LocalKafka:
                 start_new_session=True,
             )
         self.pid_file.write_text(str(proc.pid))
+        return proc
+
+    def wait(self, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+        """Wait until the broker ``start`` launched answers; stop it and raise if it exits or stays silent."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise LocalKafkaError(f"Kafka exited with code {proc.returncode} while starting.\n{self.tail()}")
             if answers(self.bootstrap):
-                return True
+                return
             time.sleep(0.5)
         self.down()
         raise LocalKafkaError(f"Kafka did not answer on {self.bootstrap} within {timeout:.0f} s.\n{self.tail()}")
@@ -197,9 +226,7 @@ class LocalKafka:
         """Fresh storage with a new cluster id: nothing of a previous run's topics is left."""
         subprocess.run(["rm", "-rf", str(self.data)], check=True)
         self.data.mkdir(parents=True)
-        cluster_id = "-"
-        while cluster_id.startswith("-"):  # the tool would read a leading "-" as an option (1 id in 64; CI hit one)
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = self.cluster_id or new_cluster_id()
         scram = [arg for name, password in self.scram_users for arg in (
             "--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"
         )]  # fmt: skip
@@ -227,6 +254,16 @@ class LocalKafka:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self) -> bool:
+        """SIGKILL the broker, as a crash would stop it (no clean shutdown); False if none was running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.killpg(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
+        return True
+
     def tail(self, lines: int = 30) -> str:
         """The last lines of the broker's logs, for error messages."""
         chunks = []
@@ -235,6 +272,14 @@ class LocalKafka:
                 text = path.read_text(errors="replace").splitlines()[-lines:]
                 chunks.append(f"--- last lines of {path} ---\n" + "\n".join(text))
         return "\n".join(chunks) or "(the broker wrote no log)"
+
+
+def new_cluster_id() -> str:
+    """A fresh KRaft cluster id (a URL-safe base64 UUID)."""
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # the tool would read a leading "-" as an option (1 id in 64; CI hit one)
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return cluster_id
 
 
 def _alive(pid: int) -> bool:

@@ -123,6 +123,7 @@ class AlertWatch:
             topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None, enable_auto_commit=False
         )
         self.alerts: list[dict[str, Any]] = []
+        self.timestamps: list[int] = []  # each alert's record timestamp (ms), in the order of ``alerts``
 
     def wait(
         self,
@@ -136,6 +137,7 @@ class AlertWatch:
         while time.monotonic() < deadline:
             for records in self.consumer.poll(timeout_ms=500).values():
                 self.alerts.extend(json.loads(r.value) for r in records)
+                self.timestamps.extend(r.timestamp for r in records)
             if until(self.alerts):
                 return True
             if any(proc.poll() is not None for proc in watch or []):

@@ -16,7 +16,7 @@ from tests.integration.helpers import collect, service_env, start_worker, stop
 pytestmark = pytest.mark.integration
 
 # the seed story also reports an offer to exchange prisoners of war, which the shipped pack detects too
-SEED_EVENTS = {"foreign_fighters", "drone_attack", "ceasefire_talks", "prisoner_exchange"}
+SEED_EVENTS = {"foreign_fighters", "mercenaries", "drone_attack", "ceasefire_talks", "prisoner_exchange"}
 SEED_TITLE = "Ukraine Claims Over 150 Chinese Mercenaries Fighting for Russia"
 
 

@@ -33,10 +33,11 @@ def test_rule_pack_examples_all_pass() -> None:
     assert run_examples(Matcher(rules)) == []
 
 
-def test_seed_story_matches_its_three_events_with_its_actors(matcher: Matcher, shared_data: Path) -> None:
+def test_seed_story_matches_its_events_with_its_actors(matcher: Matcher, shared_data: Path) -> None:
     analysis = matcher.analyze(seed_article(shared_data))
     found = {m.rule.id: m for m in analysis.events}
-    assert {"foreign_fighters", "drone_attack", "ceasefire_talks"} <= set(found)
+    # Chinese mercenaries fighting for Russia: foreign fighters and mercenaries both (issue 21)
+    assert {"foreign_fighters", "mercenaries", "drone_attack", "ceasefire_talks"} <= set(found)
     # the title's "Chinese Mercenaries": "Mercenaries" is evidence (with "Chinese", the nationality next to it)
     assert any(h.term == "Mercenaries" and h.field == "title" for h in found["foreign_fighters"].hits)
     assert any(h.term.lower() == "ceasefire" for h in found["ceasefire_talks"].hits)
@@ -107,3 +108,34 @@ def test_rule_pack_keeps_its_precision_and_recall_on_the_labelled_articles(match
         tp, fp, fn = score(labels, found, event)
         precision, recall = tp / (tp + fp), tp / (tp + fn)
         assert precision >= 0.90 and recall >= 0.85, f"{event}: precision {precision:.2f}, recall {recall:.2f}"
+
+
+def _fixture_rows(name: str) -> list[dict]:
+    return [json.loads(line) for line in (FIXTURES / "eval" / name).open(encoding="utf-8")]
+
+
+def test_foreign_fighters_finds_the_forms_it_took_after_2022(matcher: Matcher) -> None:
+    # tests/fixtures/eval/post2022.jsonl: 88 news paragraphs written (by a labeller blind to the rules) for the forms
+    # of 2023-2026 the 2022 corpus lacks: North Korean troops for Russia, men recruited abroad into Russia's army,
+    # foreign militias in Syria, foreign troops beside an ally's army in Africa, Colombians in Ukraine and Sudan,
+    # and near misses. Issue 21's target: recall >= 0.85 on them.
+    rows = _fixture_rows("post2022.jsonl")
+    for event, recall_floor in (("foreign_fighters", 0.85), ("mercenaries", 0.80)):
+        found = [
+            event in {m.rule.id for m in matcher.match({"id": r["id"], "title": r["title"], "content": r["text"]})}
+            for r in rows
+        ]
+        tp = sum(1 for r, hit in zip(rows, found, strict=True) if hit and r[event])
+        fp = sum(1 for r, hit in zip(rows, found, strict=True) if hit and not r[event])
+        fn = sum(1 for r, hit in zip(rows, found, strict=True) if not hit and r[event])
+        assert tp / (tp + fn) >= recall_floor, f"{event}: recall {tp / (tp + fn):.2f} on the post-2022 forms"
+        assert tp / (tp + fp) >= 0.85, f"{event}: precision {tp / (tp + fp):.2f} on the post-2022 forms"
+
+
+def test_real_2024_to_2026_feed_items_raise_no_false_mercenary_or_foreign_fighter_alert(matcher: Matcher) -> None:
+    # tests/fixtures/eval/recent-feeds.jsonl: the 459 items of the 2024 and 2026 feeds in ../shared/data/feeds,
+    # labelled blind; one article (twice) is about both events
+    for row in _fixture_rows("recent-feeds.jsonl"):
+        found = {m.rule.id for m in matcher.match({"id": row["id"], "title": row["title"], "content": row["text"]})}
+        for event in ("foreign_fighters", "mercenaries"):
+            assert (event in found) == row[event], f"{event} on {row['title']!r}"
