@@ -33,7 +33,8 @@ def main() -> None:
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
     articles = {a["id"]: a for a in map(json.loads, ARTICLES.open(encoding="utf-8"))}
-    labelled = [json.loads(line) for line in LABELLED.open(encoding="utf-8")]
+    # the rows labelled before this round (the labels file now holds round 9 too)
+    labelled = [row for row in map(json.loads, LABELLED.open(encoding="utf-8")) if row["split"] != "round9"]
     done = {row["id"] for row in labelled}
 
     def in_pool(i: str) -> bool:
@@ -50,12 +51,17 @@ def main() -> None:
     with (out / "round9-sample.jsonl").open("w", encoding="utf-8") as f:
         for i, name in [*((i, "mercenary") for i in drawn), *((i, "random") for i in drawn_random)]:
             a = articles[i]
-            f.write(json.dumps({"id": i, "pool": name, "source": a["source"], "title": a["title"]}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps({"id": i, "pool": name, "source": a["source"], "title": a["title"]}, ensure_ascii=False)
+                + "\n"
+            )
     reread = [row for row in labelled if in_pool(row["id"])]
     print(f"labelled rows: {len(labelled)}, in the pool (re-read for mercenaries): {len(reread)}")
     with (out / "reread.jsonl").open("w", encoding="utf-8") as f:
         for row in reread:
-            f.write(json.dumps({"id": row["id"], "source": row["source"], "title": row["title"]}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps({"id": row["id"], "source": row["source"], "title": row["title"]}, ensure_ascii=False) + "\n"
+            )
 
 
 if __name__ == "__main__":
