@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run        start local Kafka, poller and worker on the sample feeds; print alerts (Ctrl-C stops all)"
 	@echo "make test       lint, then the whole test suite on a real local Kafka"
-	@echo "make test-slow  the heavy scenarios (crash, rebalance, burst)"
+	@echo "make test-slow  the heavy scenarios (crash, rebalance, burst, broker failover) and the long fuzz profile"
 	@echo "make kafka-up / kafka-down / kafka-status   the local broker on its own (it keeps its data)"
 	@echo "make clean      remove .venv and .cache, including the local broker's data (alerts, offsets, feed state)"
 
@@ -61,6 +61,7 @@ test: install lint
 
 test-slow: install
 	$(BIN)/pytest -q -m slow
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -m fuzz
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Fuzz tests (Hypothesis, marked `fuzz`): `make test` runs a short, derandomized profile, so a run is the same on
+# every machine and never flaky; `make test-slow` runs the long profile (HYPOTHESIS_PROFILE=long), random each time.
+settings.register_profile(
+    "default", max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("long", max_examples=2_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
