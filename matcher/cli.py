@@ -22,6 +22,7 @@ from newswatch.matcher.engine import Matcher
 from newswatch.matcher.examples import checked_matcher, run_examples
 from newswatch.matcher.load import load_rules
 from newswatch.matcher.scan import article_fields
+from newswatch.matcher.topics import RuleTopics
 
 rules_app = typer.Typer(help="Check rule files and try them on a text.", no_args_is_help=True)
 RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules directory or file (default: config/rules).")]
@@ -29,9 +30,10 @@ RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules directo
 
 def _matcher(path: Path | None, *, examples: bool = True) -> Matcher:
     """The compiled rules at ``path`` (default: the settings'), with every rule's examples run unless not asked."""
-    path = path or get_settings().rules_path
+    settings = get_settings()
+    path, topics = path or settings.rules_path, RuleTopics.from_settings(settings)
     try:
-        return checked_matcher(path) if examples else Matcher(load_rules(path))
+        return checked_matcher(path, topics) if examples else Matcher(load_rules(path, topics))
     except ConfigError as exc:
         fail(f"invalid rules ({len(exc.problems)} problems):\n" + "\n".join(exc.problems))
         raise  # unreachable: _fail exits
@@ -40,9 +42,10 @@ def _matcher(path: Path | None, *, examples: bool = True) -> Matcher:
 @rules_app.command("check")
 def check(rules: RulesOption = None) -> None:
     """Validate every rule file and run every rule's examples; exit 1 on any failure."""
-    path = rules or get_settings().rules_path
+    settings = get_settings()
+    path = rules or settings.rules_path
     try:
-        ruleset = load_rules(path)
+        ruleset = load_rules(path, RuleTopics.from_settings(settings))
     except ConfigError as exc:
         for problem in exc.problems:
             typer.secho(terminal_safe(problem), fg="red", err=True)
