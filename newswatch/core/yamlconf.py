@@ -197,10 +197,11 @@ def read_yaml(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> Any:
         raise ConfigError(path, [syntax_error(path, text, exc)]) from None
     except ReaderError as exc:  # a character YAML does not allow (most control characters); it has no mark
         before = text[: exc.position]
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
         line, column = before.count("\n") + 1, exc.position - before.rfind("\n")
         raise ConfigError(
             path,
-            [f"{path}:{line}:{column}: invalid YAML: character {exc.character!r} is not allowed in YAML; remove it"],
+            [f"{path}:{line}:{column}: invalid YAML: character {char} is not allowed in YAML; remove it"],
         ) from None
     except YAMLError as exc:
         raise ConfigError(path, [f"{path}: invalid YAML: {exc}"]) from None
