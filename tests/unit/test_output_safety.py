@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from newswatch.alerts import tail as tail_module
@@ -173,3 +176,22 @@ def test_classify_writes_exact_json_lines_for_hostile_articles(tmp_path: Path) -
     first = result.stdout.splitlines()[0]
     assert_harmless(first)
     assert json.loads(first)["id"] == HOSTILE
+
+
+# Every code point, surrogates included, and the dangerous ones often.
+_ANY_CHAR = st.one_of(st.characters(blacklist_categories=()), st.sampled_from([*DANGEROUS, "\x85", "\u2029", "\u2066"]))
+_UNSAFE_OUT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+@pytest.mark.fuzz
+@given(st.text(_ANY_CHAR), st.text(_ANY_CHAR, max_size=20))
+def test_any_feed_text_prints_harmlessly_and_json_stays_exact(title: str, source: str) -> None:
+    """Any string (surrogates and controls included) as an alert line has nothing a terminal acts on; as JSON it
+    decodes back to exactly itself."""
+    line = format_line(_alert(title, source=source))
+    assert not _UNSAFE_OUT.search(line)
+    line.encode("utf-8")
+    alert = _alert(title, source=source)
+    dumped = console.json_text(alert)
+    assert not _UNSAFE_OUT.search(dumped)
+    assert json.loads(dumped) == alert
