@@ -26,12 +26,13 @@ DEFAULT_OWN_TOPICS = frozenset({"articles", "alerts", "articles.teasers", "artic
 class RuleTopics:
     """What a rule's ``topic:`` must be in one deployment.
 
-    ``prefix``: the alerts topic's name and a dot (``alerts.``), so rule topics never collide with another
-    topic and can be subscribed to, retained and granted (Kafka ACLs by prefix) together. ``own``: newswatch's
+    ``prefixes``: ``alerts.``, and the configured alerts topic's name and a dot when it is renamed, so rule
+    topics never collide with another topic and can be subscribed to, retained and granted (Kafka ACLs by prefix)
+    together; the shipped rules' ``alerts.conflict`` stays valid in every deployment. ``own``: newswatch's
     topics; ``internal_prefix``: the worker's Faust topics (``newswatch-matches``, the table changelogs).
     """
 
-    prefix: str = "alerts."
+    prefixes: tuple[str, ...] = ("alerts.",)
     own: frozenset[str] = field(default=DEFAULT_OWN_TOPICS)
     internal_prefix: str = "newswatch-"
 
@@ -45,11 +46,12 @@ class RuleTopics:
             settings.dead_letter_topic,
             settings.feed_state_topic,
         }
-        return cls(f"{settings.alerts_topic}.", frozenset(name for name in own if name), f"{settings.app_id}-")
+        prefixes = tuple(dict.fromkeys(["alerts.", f"{settings.alerts_topic}."]))
+        return cls(prefixes, frozenset(name for name in own if name), f"{settings.app_id}-")
 
     def problem(self, name: str) -> str | None:
         """What is wrong with ``name`` as a rule's topic, and what to write instead; None when it is fine."""
-        suggestion = f"e.g. '{self.prefix}{_ILLEGAL.sub('-', name.rsplit('.', 1)[-1]).strip('.-')[:40] or 'name'}'"
+        suggestion = f"e.g. '{self.prefixes[0]}{_ILLEGAL.sub('-', name.rsplit('.', 1)[-1]).strip('.-')[:40] or 'name'}'"
         if not _LEGAL.fullmatch(name) or name in (".", ".."):
             bad = sorted(set(_ILLEGAL.findall(name)))
             found = f" (found {', '.join(repr(c) for c in bad)})" if bad else ""
@@ -68,6 +70,7 @@ class RuleTopics:
                 f"'{name}' is named like the worker's internal topics ('{self.internal_prefix}...'); "
                 f"give the rule a topic of its own, {suggestion}"
             )
-        if not name.startswith(self.prefix) or name == self.prefix:
-            return f"a rule's topic must start with '{self.prefix}' (the alerts topic and a dot); {suggestion}"
+        if not any(name.startswith(prefix) and name != prefix for prefix in self.prefixes):
+            allowed = " or ".join(f"'{prefix}'" for prefix in self.prefixes)
+            return f"a rule's topic must start with {allowed} (the alerts topic and a dot); {suggestion}"
         return None

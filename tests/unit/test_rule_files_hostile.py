@@ -153,8 +153,13 @@ def test_rule_topics_follow_the_deployments_topic_names(tmp_path: Path) -> None:
     renamed = RuleTopics.from_settings(Settings(alerts_topic="prod.alerts", articles_topic="prod.alerts.in"))
     (tmp_path / "e.yaml").write_text(TOPIC_EVENT.format(topic="prod.alerts.conflict"), encoding="utf-8")
     assert load_rules(tmp_path, renamed).events[0].topic == "prod.alerts.conflict"
+    (tmp_path / "e.yaml").write_text(TOPIC_EVENT.format(topic="alerts.conflict"), encoding="utf-8")
+    assert load_rules(tmp_path, renamed).events[0].topic == "alerts.conflict"  # the shipped rules stay valid
     (tmp_path / "e.yaml").write_text(TOPIC_EVENT.format(topic="prod.alerts.in"), encoding="utf-8")
     with pytest.raises(ConfigError, match="one of newswatch's own topics"):
+        load_rules(tmp_path, renamed)
+    (tmp_path / "e.yaml").write_text(TOPIC_EVENT.format(topic="prod.conflict"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape("must start with 'alerts.' or 'prod.alerts.'")):
         load_rules(tmp_path, renamed)
 
 
