@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, get_args
 
 from kafka import KafkaConsumer, TopicPartition
 
+from newswatch.core.console import json_text, terminal_safe
 from newswatch.core.kafka import consumer as kafka_consumer
 from newswatch.core.kafka import reaching
 from newswatch.matcher.model import Severity
@@ -18,36 +18,35 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)  # lowest first, as the rule la
 
 
 RULE_WIDTH = 20  # the rule-id column's least width; longer ids widen it for every line after them
-# Feed text reaches a terminal: control characters (an ESC starting a colour or cursor sequence, a carriage
-# return rewriting the line) are shown as U+FFFD, never interpreted.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def terminal_safe(text: object) -> str:
-    """``text`` with every control character replaced, so feed text cannot drive the terminal."""
-    return _CONTROL.sub("\ufffd", str(text))
+def _mapping(value: object) -> dict[str, Any]:
+    # An alert topic is shared: a message of the wrong shape is shown with '?'s rather than ending the tail.
+    return value if isinstance(value, dict) else {}
 
 
 def format_line(alert: dict[str, Any], rule_width: int = RULE_WIDTH) -> str:
-    """One readable line: severity, rule, title, source; updates and escalations say so."""
-    rule = alert.get("rule", {})
-    article = alert.get("article", {})
+    """One readable line: severity, rule, title, source; updates and escalations say so.
+
+    Every part of an alert is feed text or read off a shared topic, so the whole line goes through
+    ``terminal_safe``: it cannot move the cursor, retitle the terminal or break into a second line.
+    """
+    rule, article = _mapping(alert.get("rule")), _mapping(alert.get("article"))
     kind = alert.get("kind", "alert")
     if kind == "update":
-        extra = f"  [+{len(alert.get('sources', [])) - 1} more source(s)]"
+        sources = alert.get("sources")
+        extra = f"  [+{len(sources) - 1 if isinstance(sources, list) else '?'} more source(s)]"
     elif kind == "escalation":
-        esc = alert.get("escalation", {})
+        esc = _mapping(alert.get("escalation"))
         extra = f"  [ESCALATION: {esc.get('count')} matches from {esc.get('distinct_sources')} sources]"
     else:
         extra = ""
-    title = terminal_safe(article.get("title") or "(no title)")
-    source = terminal_safe(article.get("source") or article.get("feed_id") or "?")
+    title = article.get("title") or "(no title)"
+    source = str(article.get("source") or article.get("feed_id") or "?")
     if article.get("text_source") == "page":
         source += ", read from the page"
-    return (
-        f"[{terminal_safe(rule.get('severity', '?')).upper():8}] {terminal_safe(rule.get('id', '?')):<{rule_width}} "
-        f"{title}  ({source}){extra}"
-    )
+    severity, rule_id = terminal_safe(rule.get("severity", "?")).upper(), terminal_safe(rule.get("id", "?"))
+    return terminal_safe(f"[{severity:8}] {rule_id:<{rule_width}} {title}  ({source}){extra}")
 
 
 class LineFormatter:
@@ -60,7 +59,7 @@ class LineFormatter:
         self.width = max([RULE_WIDTH, *(len(rule) for rule in known)])
 
     def __call__(self, alert: dict[str, Any]) -> str:
-        self.width = max(self.width, len(str(alert.get("rule", {}).get("id", ""))))
+        self.width = max(self.width, len(str(_mapping(alert.get("rule")).get("id", ""))))
         return format_line(alert, self.width)
 
 
@@ -177,9 +176,11 @@ def read_alerts(
                     if not wanted(record.headers, rules or set(), min_severity):
                         continue
                     try:
-                        yield json.loads(record.value)
-                    except (ValueError, TypeError):
+                        alert = json.loads(record.value)
+                    except (ValueError, TypeError, RecursionError):  # RecursionError: JSON nested too deeply
                         continue
+                    if isinstance(alert, dict):
+                        yield alert
     finally:
         consumer.close()
 
@@ -210,4 +211,4 @@ def tail(
     )
     line = LineFormatter([*known_rules, *(rules or ())])
     for alert in alerts:
-        echo(json.dumps(alert, ensure_ascii=False) if as_json else line(alert))
+        echo(json_text(alert) if as_json else line(alert))

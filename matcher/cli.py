@@ -15,13 +15,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from newswatch.core.console import fail
+from newswatch.core.console import fail, json_text, terminal_safe
 from newswatch.core.settings import get_settings
 from newswatch.core.yamlconf import ConfigError
 from newswatch.matcher.engine import Matcher
 from newswatch.matcher.examples import checked_matcher, run_examples
 from newswatch.matcher.load import load_rules
 from newswatch.matcher.scan import article_fields
+from newswatch.matcher.topics import RuleTopics
 
 rules_app = typer.Typer(help="Check rule files and try them on a text.", no_args_is_help=True)
 RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules directory or file (default: config/rules).")]
@@ -29,9 +30,10 @@ RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules directo
 
 def _matcher(path: Path | None, *, examples: bool = True) -> Matcher:
     """The compiled rules at ``path`` (default: the settings'), with every rule's examples run unless not asked."""
-    path = path or get_settings().rules_path
+    settings = get_settings()
+    path, topics = path or settings.rules_path, RuleTopics.from_settings(settings)
     try:
-        return checked_matcher(path) if examples else Matcher(load_rules(path))
+        return checked_matcher(path, topics) if examples else Matcher(load_rules(path, topics))
     except ConfigError as exc:
         fail(f"invalid rules ({len(exc.problems)} problems):\n" + "\n".join(exc.problems))
         raise  # unreachable: _fail exits
@@ -40,17 +42,18 @@ def _matcher(path: Path | None, *, examples: bool = True) -> Matcher:
 @rules_app.command("check")
 def check(rules: RulesOption = None) -> None:
     """Validate every rule file and run every rule's examples; exit 1 on any failure."""
-    path = rules or get_settings().rules_path
+    settings = get_settings()
+    path = rules or settings.rules_path
     try:
-        ruleset = load_rules(path)
+        ruleset = load_rules(path, RuleTopics.from_settings(settings))
     except ConfigError as exc:
         for problem in exc.problems:
-            typer.secho(problem, fg="red", err=True)
+            typer.secho(terminal_safe(problem), fg="red", err=True)
         typer.secho(f"{len(exc.problems)} problem(s) in {path}", fg="red", err=True)
         raise typer.Exit(1) from None
     failures = run_examples(Matcher(ruleset))
     for failure in failures:
-        typer.secho(failure.message(), fg="red", err=True)
+        typer.secho(terminal_safe(failure.message(), keep="\n"), fg="red", err=True)
     count = sum(len(e.examples.match) + len(e.examples.no_match) for e in ruleset.events)
     summary = (
         f"{len(ruleset.files)} files, {len(ruleset.actors)} actors, {len(ruleset.lists)} lists, "
@@ -94,15 +97,27 @@ def test(
             raw = file.read_text(encoding="utf-8")
         except OSError as exc:
             fail(f"cannot read {file}: {exc}")
-        article = json.loads(raw) if file.suffix == ".json" else {"id": str(file), "title": title, "content": raw}
+        article = (
+            _json_article(file, raw) if file.suffix == ".json" else {"id": str(file), "title": title, "content": raw}
+        )
     else:
         article = _fetch(url or "")
     matcher = _matcher(rules, examples=False)
     analysis = matcher.analyze(article)
     if as_json:
-        typer.echo(json.dumps(_classified(article, analysis), ensure_ascii=False, indent=2))
+        typer.echo(json_text(_classified(article, analysis), indent=2))
         return
     show(Console(), article, analysis, article_fields(article), matcher.compiled.origins)
+
+
+def _json_article(file: Path, raw: str) -> dict[str, Any]:
+    try:
+        article = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        fail(f"{file}: not valid JSON: {exc}")
+    if not isinstance(article, dict):
+        fail(f'{file}: not a JSON object (an article is {{"title": ..., "content": ...}})')
+    return article
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
@@ -112,7 +127,7 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
                 continue
             try:
                 item = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 item = None
             yield number, item if isinstance(item, dict) else None
 
@@ -150,6 +165,6 @@ def classify(
                 bad += 1
                 typer.secho(f"{path}:{number}: not a JSON object; skipped", fg="yellow", err=True)
                 continue
-            out.write(json.dumps(_classified(article, matcher.analyze(article)), ensure_ascii=False) + "\n")
+            out.write(json_text(_classified(article, matcher.analyze(article))) + "\n")
     if bad:
         typer.secho(f"{bad} line(s) skipped", fg="yellow", err=True)

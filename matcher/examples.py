@@ -11,6 +11,7 @@ from newswatch.matcher.compile import positive
 from newswatch.matcher.engine import Matcher
 from newswatch.matcher.load import load_rules
 from newswatch.matcher.model import Event
+from newswatch.matcher.topics import RuleTopics
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,13 @@ def _terms_of(matcher: Matcher, event: Event) -> set[int]:
     return terms
 
 
-def checked_matcher(path: Path | str) -> Matcher:
+def checked_matcher(path: Path | str, topics: RuleTopics | None = None) -> Matcher:
     """The rule set at ``path`` loaded, compiled once, and every rule's examples run: a worker never starts on
-    rules that contradict their own tests. Raises ConfigError listing every problem."""
+    rules that contradict their own tests. Raises ConfigError listing every problem.
+
+    ``topics``: what a rule's ``topic:`` may name (``load_rules``)."""
     path = Path(str(path))
-    matcher = Matcher(load_rules(path))
+    matcher = Matcher(load_rules(path, topics))
     failures = run_examples(matcher)
     if failures:
         raise ConfigError(path, [failure.message() for failure in failures])

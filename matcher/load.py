@@ -14,6 +14,11 @@ from pydantic import ValidationError
 
 from newswatch.core.yamlconf import ConfigError, format_errors, plain, read_yaml, where
 from newswatch.matcher.model import LIST_REF, ActorItem, ActorSelector, Condition, RuleFile, RuleSet
+from newswatch.matcher.topics import RuleTopics
+
+# Rules are hand-written (the shipped files are at most 34 KB) and reloaded while the worker runs; ruamel reads
+# about 150 KB a second, so this keeps a reload under about two seconds.
+RULE_FILE_MAX_BYTES = 256 * 1024
 
 HINTS = {
     "missing": "add this key",
@@ -83,18 +88,18 @@ class _Checker:
             )
 
 
-def _parse(files: list[Path], problems: list[str]) -> list[tuple[Path, Any, RuleFile]]:
+def _parse(files: list[Path], problems: list[str], topics: RuleTopics) -> list[tuple[Path, Any, RuleFile]]:
     parsed = []
     for path in files:
         try:
-            data = read_yaml(path)
+            data = read_yaml(path, max_bytes=RULE_FILE_MAX_BYTES)
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
         if data is None:
             continue
         try:
-            parsed.append((path, data, RuleFile.model_validate(plain(data))))
+            parsed.append((path, data, RuleFile.model_validate(plain(data), context={"rule_topics": topics})))
         except ValidationError as exc:
             problems.extend(format_errors(path, data, exc, columns=True, hints=HINTS))
     return parsed
@@ -147,8 +152,11 @@ def _cross_check(parsed: list[tuple[Path, Any, RuleFile]], rules: RuleSet, check
                 )
 
 
-def load_rules(path: Path | str) -> RuleSet:
+def load_rules(path: Path | str, topics: RuleTopics | None = None) -> RuleSet:
     """Load, validate and cross-check the rule set at ``path`` (a directory or one file); only load.
+
+    ``topics``: what a rule's ``topic:`` may name in this deployment (``RuleTopics.from_settings``); the
+    default topic names when not given.
 
     Raises ConfigError listing every problem. Running each rule's embedded examples needs the compiled rules:
     callers that want it (a worker, ``rules check``) do it on their ``Matcher`` (``matcher.examples``), so the
@@ -159,7 +167,7 @@ def load_rules(path: Path | str) -> RuleSet:
         raise ConfigError(path, [f"{path}: file not found (hint: set NEWSWATCH_RULES_PATH or --rules)"])
     files = rule_files(path)
     problems: list[str] = []
-    parsed = _parse(files, problems)
+    parsed = _parse(files, problems, topics or RuleTopics())
     rules = RuleSet(files=files)
     check = _Checker()
     for file_path, data, file in parsed:

@@ -21,9 +21,12 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from newswatch.matcher.topics import RuleTopics
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 Scope = Literal["title", "title_summary", "full"]
@@ -250,6 +253,16 @@ class Event(Strict):
     examples: Examples = Examples()
     suppress: Duration | None = None
     escalate: Escalate | None = None
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The loader passes the deployment's topic names; without them, the defaults.
+        topics = (info.context or {}).get("rule_topics") or RuleTopics()
+        problem = topics.problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class Actor(Strict):

@@ -10,6 +10,7 @@ from newswatch.core.yamlconf import ConfigError
 from newswatch.matcher.engine import Matcher
 from newswatch.matcher.examples import checked_matcher
 from newswatch.matcher.load import rule_files
+from newswatch.matcher.topics import RuleTopics
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,11 @@ class LiveRules:
     an invalid edit is logged with its file and line, kept in ``error``, and the last good matcher stays active.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, topics: RuleTopics | None = None) -> None:
         self.path = Path(path)
+        self.topics = topics
         self._stamp = _stamp(self.path)
-        self.matcher = checked_matcher(self.path)
+        self.matcher = checked_matcher(self.path, topics)
         self.version = version_of(self.path)
         self.error: str | None = None
 
@@ -58,7 +60,7 @@ class LiveRules:
             return None
         self._stamp = stamp
         try:
-            return checked_matcher(self.path)
+            return checked_matcher(self.path, self.topics)
         except ConfigError as exc:
             if str(exc) != self.error:
                 log.error("rule files are invalid; keeping the last good rules (version %s):\n%s", self.version, exc)

@@ -8,23 +8,34 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from newswatch.core.console import terminal_safe
 from newswatch.matcher.engine import Analysis, Hit
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 CONTEXT = 80  # characters shown either side of a hit
 
 
+def plain(text: object, style: str = "") -> Text:
+    """Feed or rule text for the console: a ``Text``, so ``[bold]`` in it is shown, not read as rich markup, and
+    ``terminal_safe``, so its control characters cannot drive the terminal."""
+    return Text(terminal_safe(text), style=style)
+
+
 def highlighted(text: str, hits: list[Hit], start: int, end: int) -> Text:
-    """``text[start:end]`` with every hit inside it in bold reverse."""
+    """``text[start:end]`` with every hit inside it in bold reverse.
+
+    Each slice is made safe on its own: the hits' offsets are into the raw text, and making it safe may drop
+    characters (bidi overrides).
+    """
     out = Text()
     pos = start
     for hit in sorted(hits, key=lambda h: h.start):
         if hit.start < pos or hit.end > end:
             continue
-        out.append(text[pos : hit.start])
-        out.append(text[hit.start : hit.end], style="bold reverse")
+        out.append(plain(text[pos : hit.start]))
+        out.append(plain(text[hit.start : hit.end], style="bold reverse"))
         pos = hit.end
-    out.append(text[pos:end])
+    out.append(plain(text[pos:end]))
     return out
 
 
@@ -88,23 +99,24 @@ def show(
 
     ``origins``: label -> list name (``Compiled.origins``), so terms found through a list are shown as that list.
     """
-    title = article.get("title") or "(no title)"
-    console.print(f"[bold]{title}[/bold]")
+    console.print(plain(article.get("title") or "(no title)", style="bold"))
     if not analysis.events:
         console.print("[dim]no event matched[/dim]")
     for event in analysis.events:
         rule = event.rule
         style = SEVERITY_STYLE.get(rule.severity, "")
-        console.rule(f"[{style}]{rule.severity.upper()}[/] {rule.id}: {rule.title}  score {event.score}")
+        heading = Text(rule.severity.upper(), style=style) + plain(f" {rule.id}: {rule.title}  score {event.score}")
+        console.rule(heading)
         terms = terms_as_written(event.hits, origins or {})
-        console.print(f"terms: {', '.join(terms)}   tags: {', '.join(rule.tags) or '-'}   topic: {rule.topic or '-'}")
+        tags = ", ".join(rule.tags) or "-"
+        console.print(plain(f"terms: {', '.join(terms)}   tags: {tags}   topic: {rule.topic or '-'}"))
         for field, passage in _passages(fields, event.hits):
-            console.print(Text(f"  [{field}] ", style="dim") + passage)
+            console.print(plain(f"  [{field}] ", style="dim") + passage)
         near = [f"{a.name} ({a.count})" for a in event.actors if a.near]
         if near:
-            console.print(f"actors near the evidence: {', '.join(near)}")
+            console.print(plain(f"actors near the evidence: {', '.join(near)}"))
     if analysis.actors:
         table = Table("actor", "type", "mentions", title="actors mentioned", title_justify="left")
         for actor in analysis.actors:
-            table.add_row(f"{actor.name} ({actor.id})", actor.type, str(actor.count))
+            table.add_row(plain(f"{actor.name} ({actor.id})"), plain(actor.type), str(actor.count))
         console.print(table)

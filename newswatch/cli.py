@@ -168,11 +168,13 @@ def worker(
 
     from newswatch.agents import create_app
     from newswatch.matcher.reload import LiveRules
+    from newswatch.matcher.topics import RuleTopics
 
     settings = _settings(worker_web_port=web_port, data_dir=data_dir)
     settings.worker_data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     try:
-        rules = LiveRules(settings.rules_path)  # invalid rules: the worker refuses to start, naming file and line
+        # invalid rules: the worker refuses to start, naming file and line
+        rules = LiveRules(settings.rules_path, RuleTopics.from_settings(settings))
         worker = create_app(settings, REGISTRY, rules)
         # Faust would create its internal topics (matches, the table's changelog) itself, but a second worker
         # starting at the same moment can join the group before that and is then never assigned them (aiokafka

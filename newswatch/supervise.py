@@ -20,6 +20,7 @@ from newswatch.local.kafka import LocalKafka, answers
 from newswatch.local.processes import stop_group
 from newswatch.local.prometheus import start_prometheus
 from newswatch.matcher.examples import checked_matcher
+from newswatch.matcher.topics import RuleTopics
 from newswatch.poller.config import load_feeds
 
 FULLTEXT_ALLOWED = "NEWSWATCH_FULLTEXT_PRIVATE_ALLOWED"
@@ -78,7 +79,7 @@ def run_local(echo=print) -> int:
     echo = _never_failing(echo)
     settings = get_settings()
     load_feeds(settings.feeds_file)  # config errors surface before anything starts
-    rules = checked_matcher(settings.rules_path).rules
+    rules = checked_matcher(settings.rules_path, RuleTopics.from_settings(settings)).rules
     kafka = LocalKafka.for_settings(settings)
     stopping = False
 

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from newswatch.core.console import fail, setup_logging
+from newswatch.core.console import fail, setup_logging, terminal_safe
 
 feeds_app = typer.Typer(help="What the pollers know about each feed.")
 
@@ -138,7 +138,7 @@ def feeds_status(feeds: FeedsOption = None) -> None:
     except (ConfigError, KafkaUnavailable) as exc:
         fail(str(exc))
     now = time.time()
-    table = Table(title=f"feeds ({settings.feed_state_topic} on {settings.kafka_bootstrap})")
+    table = Table(title=Text(f"feeds ({settings.feed_state_topic} on {settings.kafka_bootstrap})"))
     for column in ("feed", "last success", "last error", "items", "next poll"):
         table.add_column(column, no_wrap=column != "last error")
     # configured feeds first (in file order), then feeds that only the state topic still knows
@@ -151,11 +151,13 @@ def feeds_status(feeds: FeedsOption = None) -> None:
             next_poll = "due"
         else:
             next_poll = f"in {_span(state.next_poll - now)}"
+        # Text, not markup: a feed's error text and a key read off the state topic may hold [brackets] or
+        # control characters; terminal_safe so they can drive neither rich nor the terminal.
         table.add_row(
-            key if key in configured else f"{key} (not in feeds file)",
+            Text(terminal_safe(key if key in configured else f"{key} (not in feeds file)")),
             _ago(state.last_success, now),
-            Text(error, style="red"),  # Text, not markup: a feed's error text may contain [brackets]
-            f"{state.items} listed, {state.produced} produced",
+            Text(terminal_safe(error), style="red"),
+            Text(terminal_safe(f"{state.items} listed, {state.produced} produced")),
             next_poll,
         )
     Console(width=max(120, Console().width)).print(table)

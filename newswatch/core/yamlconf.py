@@ -7,17 +7,31 @@ pydantic on the parsed data can be pointed back at the exact line a user has to 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import types
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 M = TypeVar("M", bound=BaseModel)
 _DASH_NO_SPACE = re.compile(r"^\s*-[^\s-]")
+
+# Limits on any YAML file newswatch reads; config files are edited by hand and reloaded while running, so a
+# hostile or broken one must fail fast with a line number instead of taking seconds and gigabytes.
+MAX_YAML_BYTES = 4 * 1024 * 1024  # a sanity bound; callers with smaller files pass their own (rule files: 256 KiB)
+# Aliases may add this many nodes to those written in the file: a 449-byte "billion laughs" document of nested
+# aliases otherwise expands to millions of nodes (12.7 s and 454 MB to load, every rule reload). Ordinary reuse
+# of an anchored list stays far below it.
+MAX_ALIAS_EXPANSION = 20_000
+MAX_YAML_DEPTH = 64  # nested mappings and lists; the shipped files use at most 10
 
 
 class ConfigError(ValueError):
@@ -29,22 +43,170 @@ class ConfigError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse ``path`` with ruamel.yaml (round-trip mode keeps line numbers); raise ConfigError on failure."""
+class _Refused(MarkedYAMLError):
+    """A document over one of the limits; ``syntax_error`` reports it like a parse error, at its line."""
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _refuse(node: Node, problem: str) -> _Refused:
+    return _Refused(problem=problem, problem_mark=node.start_mark)
+
+
+def check_expansion(root: Node, budget: int = MAX_ALIAS_EXPANSION, max_depth: int = MAX_YAML_DEPTH) -> None:
+    """Refuse a composed document whose aliases expand it by more than ``budget`` nodes, that refers to itself,
+    or that nests deeper than ``max_depth``.
+
+    The composer shares one node per anchor, so the graph is as small as the file; this walks it once (no
+    recursion, each node's expanded size memoised) before anything is built from it.
+    """
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()  # the current path from the root: an alias to one of them is a cycle
+    stack: list[tuple[Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, leaving = stack.pop()
+        key = id(node)
+        if leaving:
+            open_nodes.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in _children(node))
+            if size[key] - len(size) > budget:
+                raise _refuse(
+                    node,
+                    f"aliases expand this value to {size[key]:,} nodes, more than {budget:,} beyond those written "
+                    "(a 'billion laughs' document?); write the values out, or reuse an anchor fewer times",
+                )
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise _refuse(
+                node, "this anchored value contains an alias to itself; an alias must not refer to a value it is inside"
+            )
+        if depth > max_depth:
+            raise _refuse(node, f"nested more than {max_depth} levels deep; flatten this structure")
+        open_nodes.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in reversed(_children(node)))
+
+
+def _marked(construct: Callable[..., Any]) -> Callable[..., Any]:
+    """``construct`` with any exception it raises turned into an error at the node's line.
+
+    ruamel's constructors raise bare ValueError, KeyError, IndexError... on values such as ``2001-13-45`` (a
+    date with month 13) or ``!!int 0x``; those would otherwise escape as a traceback with no line.
+    """
+
+    def marked(constructor: Any, *args: Any) -> Any:
+        node = args[-1]
+        try:
+            data = construct(constructor, *args)
+        except (YAMLError, RecursionError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - see the docstring: any failure is this value's fault
+            raise _value_error(node, exc) from None
+        if isinstance(data, types.GeneratorType):  # mappings and lists are filled in later, from a generator
+            return _marked_generator(data, node)
+        return data
+
+    return marked
+
+
+def _marked_generator(generator: Iterator[Any], node: Node) -> Iterator[Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        yield from generator
+    except (YAMLError, RecursionError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - as in _marked
+        raise _value_error(node, exc) from None
+
+
+def _value_error(node: Node, exc: Exception) -> ConstructorError:
+    return ConstructorError(
+        problem=f"cannot read this value ({exc}); quote it if it is meant as text", problem_mark=node.start_mark
+    )
+
+
+class _BoundedConstructor(RoundTripConstructor):
+    """ruamel's round-trip constructor that checks a document's size before building it, and reports every value
+    it cannot build at that value's line."""
+
+    yaml_constructors: ClassVar[dict[Any, Any]] = {
+        tag: _marked(f) for tag, f in RoundTripConstructor.yaml_constructors.items()
+    }
+    yaml_multi_constructors: ClassVar[dict[Any, Any]] = {
+        tag: _marked(f) for tag, f in RoundTripConstructor.yaml_multi_constructors.items()
+    }
+
+    def construct_document(self, node: Node) -> Any:
+        check_expansion(node)
+        return super().construct_document(node)
+
+
+def _too_deep(path: Path, text: str, max_depth: int = MAX_YAML_DEPTH) -> str:
+    """Where a document nests deeper than ``max_depth``, found with ruamel's event parser (which does not recurse)
+    when the composer ran out of stack first."""
+    depth = 0
+    try:
+        for event in YAML(typ="rt").parse(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > max_depth:
+                    mark = event.start_mark
+                    where_ = f"{path}:{mark.line + 1}:{mark.column + 1}"
+                    return f"{where_}: invalid YAML: nested more than {max_depth} levels deep; flatten this structure"
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except (YAMLError, RecursionError):
+        pass
+    return f"{path}: invalid YAML: nested too deeply (more than {max_depth} levels); flatten it"
+
+
+def read_yaml(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> Any:
+    """Parse ``path`` with ruamel.yaml (round-trip mode keeps line numbers); raise ConfigError on failure.
+
+    A file over ``max_bytes``, aliases expanding it by more than MAX_ALIAS_EXPANSION nodes, or nesting deeper than
+    MAX_YAML_DEPTH is refused with ``file:line`` like any other error, before it costs time or memory.
+    """
+    try:
+        with path.open("rb") as file:
+            raw = file.read(max_bytes + 1)
     except FileNotFoundError:
         raise ConfigError(path, [f"{path}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ConfigError(path, [f"{path}: cannot read: {exc}"]) from None
+    if len(raw) > max_bytes:
+        raise ConfigError(
+            path, [f"{path}:1: file is over the {max_bytes:,}-byte limit for this file; split it into smaller files"]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(path, [f"{path}: cannot read: {exc}"]) from None
     yaml = YAML(typ="rt")
+    yaml.Constructor = _BoundedConstructor
     yaml.allow_duplicate_keys = False
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:
         raise ConfigError(path, [syntax_error(path, text, exc)]) from None
+    except ReaderError as exc:  # a character YAML does not allow (most control characters); it has no mark
+        before = text[: exc.position]
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        line, column = before.count("\n") + 1, exc.position - before.rfind("\n")
+        raise ConfigError(
+            path,
+            [f"{path}:{line}:{column}: invalid YAML: character {char} is not allowed in YAML; remove it"],
+        ) from None
     except YAMLError as exc:
         raise ConfigError(path, [f"{path}: invalid YAML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError(path, [_too_deep(path, text)]) from None
 
 
 def syntax_error(path: Path, text: str, exc: MarkedYAMLError) -> str:
@@ -115,10 +277,9 @@ _plain = plain  # the name used before ``plain`` became public
 
 
 def where(path: Path, data: Any, loc: Sequence[str | int], *, columns: bool = False) -> str:
-    """``file:line`` (or ``file:line:column``) of ``loc`` in the parsed ``data``; just ``file`` when unknown."""
-    pos = position_of(data, loc)
-    if pos is None:
-        return f"{path}"
+    """``file:line`` (or ``file:line:column``) of ``loc`` in the parsed ``data``; the document's start when the
+    parser recorded no position for it (the top level, a document that is a bare value)."""
+    pos = position_of(data, loc) or (1, 1)
     return f"{path}:{pos[0]}:{pos[1]}" if columns else f"{path}:{pos[0]}"
 
 
