@@ -47,6 +47,9 @@ def poll(
     feeds_file = feeds or settings.feeds_file
     try:
         share = Shard.parse(shard)
+        user_agent = poller_user_agent(settings.poller_user_agent)
+        if settings.poller_max_items_per_poll < 1:
+            raise ValueError("NEWSWATCH_POLLER_MAX_ITEMS_PER_POLL must be at least 1")
         live = LiveFeeds(feeds_file)  # before the load: an edit made while we start is still seen
         config = load_feeds(feeds_file)
         ensure_service_topics(settings.service_topics, settings)
@@ -68,6 +71,8 @@ def poll(
         shard=share,
         start_spread=settings.poller_start_spread_seconds,
         teasers_topic=settings.teasers_topic if settings.fulltext_enabled else None,
+        max_items_per_poll=settings.poller_max_items_per_poll,
+        user_agent=user_agent,
     )
     poller = Poller(config, sink, options=options, states=states, metrics=metrics)
     logging.getLogger(__name__).info(
@@ -98,6 +103,19 @@ def poll(
     finally:
         sink.close()
     raise typer.Exit(code)
+
+
+def poller_user_agent(configured: str) -> str:
+    """The User-Agent the poller sends: NEWSWATCH_POLLER_USER_AGENT, else newswatch's own (naming the tool).
+
+    Raises ValueError for a value an HTTP header cannot carry (a line break would inject headers).
+    """
+    from newswatch.core.http import USER_AGENT
+
+    agent = configured.strip() or USER_AGENT
+    if not (agent.isascii() and agent.isprintable()):
+        raise ValueError("NEWSWATCH_POLLER_USER_AGENT must be printable ASCII on one line")
+    return agent
 
 
 def _ago(when: float | None, now: float) -> str:
