@@ -145,6 +145,7 @@ def feeds_status(feeds: FeedsOption = None) -> None:
     from newswatch.core.kafka import KafkaUnavailable
     from newswatch.core.settings import get_settings
     from newswatch.core.yamlconf import ConfigError
+    from newswatch.poller.articles import clean
     from newswatch.poller.config import load_feeds
     from newswatch.poller.state import FeedState
     from newswatch.poller.statestore import read_states
@@ -163,6 +164,7 @@ def feeds_status(feeds: FeedsOption = None) -> None:
     for key in [*configured, *sorted(set(states) - set(configured))]:
         state = states.get(key, FeedState())
         error = "" if not state.last_error else f"{state.last_error} ×{state.failures}: {state.last_error_detail}"
+        error = clean(error)  # a record written by an older poller may quote a server's control characters
         if key not in states:
             next_poll = "not polled yet"
         elif state.next_poll <= now:

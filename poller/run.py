@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from newswatch.core.http import USER_AGENT, FetchLimits, FetchResult, fetch_file, fetch_http, make_client
-from newswatch.poller.articles import to_article
+from newswatch.poller.articles import clean, to_article
 from newswatch.poller.config import Feed, FeedsConfig
 from newswatch.poller.metrics import PollerMetrics
 from newswatch.poller.parse import parse_feed
@@ -296,7 +296,8 @@ class Poller:
         if state.last_error != reason:  # log once per change of state, not once per poll
             log.warning("feed %s failing: %s (%s)", feed.key, reason, detail)
         state.failures += 1
-        state.last_error, state.last_error_detail = reason, detail
+        # the detail quotes what a server or a feed sent; it is shown by `feeds status` on a terminal
+        state.last_error, state.last_error_detail = reason, clean(detail)
         interval = feed.interval or 300.0
         if reason == "produce":
             delay = jittered(min(interval, PRODUCE_RETRY), self.rng)

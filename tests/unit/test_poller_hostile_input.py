@@ -357,3 +357,14 @@ def test_the_poller_sends_the_configured_user_agent() -> None:
         poller = Poller(config, FakeSink(), options=PollerOptions(user_agent="acme-monitor/1.0"))  # type: ignore[arg-type]
         [outcome] = asyncio.run(poller.poll_once())
     assert outcome.new == 1 and server.agents == ["acme-monitor/1.0"]
+
+
+def test_a_failure_detail_quoting_the_feed_keeps_no_control_characters(tmp_path: Path) -> None:
+    """The refusal quotes the declaration; ``feeds status`` prints the detail on the operator's terminal."""
+    path = tmp_path / "esc.xml"
+    path.write_bytes(b'<!DOCTYPE rss [<!ENTITY \x1b]0;pwned\x07\x1b[2J "x">]><rss version="2.0"><channel/></rss>')
+    poller = poller_for(path, FakeSink())
+    [outcome] = asyncio.run(poller.poll_once())
+    detail = poller.state["big"].last_error_detail
+    assert outcome.error == "entities" and "pwned" in detail
+    assert not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F for ch in detail), repr(detail)
