@@ -32,10 +32,11 @@ class ParsedFeed:
 # A declaration that only names one character (``<!ENTITY nbsp "&#160;">``) cannot expand into anything big.
 _SAFE_ENTITY = re.compile(rb"""<!ENTITY\s+[\w.:-]+\s+(?:"&#x?\w+;"|'&#x?\w+;')\s*>""", re.IGNORECASE)
 _SPACE = re.compile(rb"[ \t\r\n]*")
-# Inside a DOCTYPE: what ends or opens something (quoted strings may hold any of these).
-_DOCTYPE_STOP = re.compile(rb"[\"'\[>]")
+# A DOCTYPE up to its internal subset or its end, and one markup declaration: quoted strings are taken whole (they
+# may hold ">", "[" or "<!ENTITY"). Possessive quantifiers: one pass in C, never backtracking.
+_DOCTYPE_HEAD = re.compile(rb"""(?:[^"'\[>]++|"[^"]*+"|'[^']*+')*+""")
+_DECLARATION = re.compile(rb"""<!(?:[^"'>]++|"[^"]*+"|'[^']*+')*+>""")
 _SUBSET_STOP = re.compile(rb"[<\]]")
-_DECL_STOP = re.compile(rb"[\"'>]")
 ENTITIES_REFUSED = (
     "the feed declares XML entities ({what}); refused, because entity expansion can turn a small document "
     "into gigabytes"
@@ -69,20 +70,9 @@ def _past(body: bytes, end: bytes, pos: int) -> int:
     return -1 if found < 0 else found + len(end)
 
 
-def _skip_quoted(body: bytes, pos: int) -> int:
-    """``pos`` is at a quote; the position after its closing quote, or -1."""
-    return _past(body, body[pos : pos + 1], pos + 1)
-
-
 def _in_doctype(body: bytes, pos: int) -> bytes | None:
-    while pos >= 0:
-        stop = _DOCTYPE_STOP.search(body, pos)
-        if stop is None or stop.group() == b">":
-            return None
-        if stop.group() == b"[":
-            return _in_subset(body, stop.end())
-        pos = _skip_quoted(body, stop.start())
-    return None
+    pos = _DOCTYPE_HEAD.match(body, pos).end()  # type: ignore[union-attr]
+    return _in_subset(body, pos + 1) if body[pos : pos + 1] == b"[" else None
 
 
 def _in_subset(body: bytes, pos: int) -> bytes | None:
@@ -95,28 +85,15 @@ def _in_subset(body: bytes, pos: int) -> bytes | None:
             pos = _past(body, b"-->", pos + 4)
         elif body.startswith(b"<?", pos):
             pos = _past(body, b"?>", pos + 2)
-        elif body.startswith(b"<!", pos):
-            end = _declaration_end(body, pos + 2)
-            if end < 0:
-                end = len(body)
-            declaration = body[pos:end]
-            if declaration[:8].upper() == b"<!ENTITY" and not _SAFE_ENTITY.fullmatch(declaration):
-                return declaration
-            pos = end
-        else:
-            pos += 1
+        elif declaration := _DECLARATION.match(body, pos):
+            if body[pos : pos + 8].upper() == b"<!ENTITY" and not _SAFE_ENTITY.fullmatch(declaration.group()):
+                return declaration.group()
+            pos = declaration.end()
+        elif body[pos : pos + 8].upper() == b"<!ENTITY":  # never closed: malformed, but say what it was
+            return body[pos : pos + 200]
+        else:  # "<" starting nothing a DTD may hold: expat stops at it, and so can the scan
+            return None
     return None
-
-
-def _declaration_end(body: bytes, pos: int) -> int:
-    while pos >= 0:
-        stop = _DECL_STOP.search(body, pos)
-        if stop is None:
-            return -1
-        if stop.group() == b">":
-            return stop.end()
-        pos = _skip_quoted(body, stop.start())
-    return -1
 
 
 def _refused(what: str) -> ParsedFeed:
