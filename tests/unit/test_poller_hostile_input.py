@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from newswatch.agents.classify import rule_options
 from newswatch.alerts.build import build_alert
 from newswatch.alerts.stories import story_of
+from newswatch.core.http import FetchLimits
 from newswatch.local.feedserver import FeedServer, Route
 from newswatch.matcher import Matcher, load_rules
 from newswatch.poller.articles import (
@@ -338,6 +339,9 @@ def test_the_user_agent_is_configurable_and_names_the_tool_by_default() -> None:
         poller_user_agent("x\r\nX-Injected: 1")
 
 
+LOCAL = FetchLimits(refuse_private=False)  # the recording server listens on 127.0.0.1
+
+
 class RecordingServer(FeedServer):
     """The feed server, remembering the User-Agent of each request."""
 
@@ -354,7 +358,7 @@ def test_the_poller_sends_the_configured_user_agent() -> None:
         server.agents = []
         server.routes["/rss"] = Route(body=feed)
         config = FeedsConfig.model_validate({"feeds": [{"id": "r", "url": server.url("/rss")}]})
-        poller = Poller(config, FakeSink(), options=PollerOptions(user_agent="acme-monitor/1.0"))  # type: ignore[arg-type]
+        poller = Poller(config, FakeSink(), options=PollerOptions(limits=LOCAL, user_agent="acme-monitor/1.0"))  # type: ignore[arg-type]
         [outcome] = asyncio.run(poller.poll_once())
     assert outcome.new == 1 and server.agents == ["acme-monitor/1.0"]
 
