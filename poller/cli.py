@@ -47,6 +47,9 @@ def poll(
     feeds_file = feeds or settings.feeds_file
     try:
         share = Shard.parse(shard)
+        user_agent = poller_user_agent(settings.poller_user_agent)
+        if settings.poller_max_items_per_poll < 1:
+            raise ValueError("NEWSWATCH_POLLER_MAX_ITEMS_PER_POLL must be at least 1")
         live = LiveFeeds(feeds_file)  # before the load: an edit made while we start is still seen
         config = load_feeds(feeds_file)
         ensure_service_topics(settings.service_topics, settings)
@@ -68,6 +71,8 @@ def poll(
         shard=share,
         start_spread=settings.poller_start_spread_seconds,
         teasers_topic=settings.teasers_topic if settings.fulltext_enabled else None,
+        max_items_per_poll=settings.poller_max_items_per_poll,
+        user_agent=user_agent,
     )
     poller = Poller(config, sink, options=options, states=states, metrics=metrics)
     logging.getLogger(__name__).info(
@@ -100,6 +105,19 @@ def poll(
     raise typer.Exit(code)
 
 
+def poller_user_agent(configured: str) -> str:
+    """The User-Agent the poller sends: NEWSWATCH_POLLER_USER_AGENT, else newswatch's own (naming the tool).
+
+    Raises ValueError for a value an HTTP header cannot carry (a line break would inject headers).
+    """
+    from newswatch.core.http import USER_AGENT
+
+    agent = configured.strip() or USER_AGENT
+    if not (agent.isascii() and agent.isprintable()):
+        raise ValueError("NEWSWATCH_POLLER_USER_AGENT must be printable ASCII on one line")
+    return agent
+
+
 def _ago(when: float | None, now: float) -> str:
     if not when:
         return "never"
@@ -127,6 +145,7 @@ def feeds_status(feeds: FeedsOption = None) -> None:
     from newswatch.core.kafka import KafkaUnavailable
     from newswatch.core.settings import get_settings
     from newswatch.core.yamlconf import ConfigError
+    from newswatch.poller.articles import clean
     from newswatch.poller.config import load_feeds
     from newswatch.poller.state import FeedState
     from newswatch.poller.statestore import read_states
@@ -145,6 +164,7 @@ def feeds_status(feeds: FeedsOption = None) -> None:
     for key in [*configured, *sorted(set(states) - set(configured))]:
         state = states.get(key, FeedState())
         error = "" if not state.last_error else f"{state.last_error} ×{state.failures}: {state.last_error_detail}"
+        error = clean(error)  # a record written by an older poller may quote a server's control characters
         if key not in states:
             next_poll = "not polled yet"
         elif state.next_poll <= now:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -12,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from newswatch.core.yamlconf import ConfigError, line_of, load_model, read_yaml
 
 _SLUG = re.compile(r"[^a-z0-9]+")
+# A derived id: a readable slug of at most this many characters; a URL's (or a long name's) slug is cut shorter
+# and followed by a hash of the whole, so two feeds never share an id however long their common prefix.
+MAX_DERIVED_ID = 60
+_HASH_CHARS = 10  # 40 bits: a collision among 10,000 feeds has odds of about 1 in 20,000
 _LINE = re.compile(r"^.*?:(\d+)[:\s]")
 
 # Whether an item's web page is read for its whole text (poller/teasers.py): "auto" when the feed's text is short.
@@ -87,8 +92,37 @@ class FeedsConfig(BaseModel):
 
 
 def default_id(name: str | None, url: str) -> str:
-    """The id of a feed that sets none: its name (or URL) as a lower-case slug."""
-    return _SLUG.sub("-", (name or url).lower()).strip("-")[:60]
+    """The id of a feed that sets none: its name as a lower-case slug, else a slug of its URL's host and path.
+
+    A URL's user name, password, query and fragment never appear in the id (it becomes a metric label, a state
+    key and part of every alert), but the query counts in the hash that ends it: ``rss?section=world`` and
+    ``rss?section=sport`` are two feeds.
+    """
+    if name and (slug := _slug(name)):
+        if len(slug) <= MAX_DERIVED_ID:
+            return slug
+        return _with_hash(slug, name)
+    parts = urlsplit(url)
+    host = (parts.hostname or "") + (f":{parts.port}" if _port(parts) else "")
+    visible = f"{host}{parts.path}"
+    hidden = f"{parts.scheme}://{host}{parts.path}?{parts.query}"  # no userinfo: it names no different feed
+    return _with_hash(_slug(visible) or "feed", hidden)
+
+
+def _slug(text: str) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-")
+
+
+def _port(parts: Any) -> int | None:
+    try:
+        return parts.port
+    except ValueError:  # a port that is not a number: the URL validator reports it
+        return None
+
+
+def _with_hash(slug: str, basis: str) -> str:
+    digest = hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_CHARS]
+    return f"{slug[: MAX_DERIVED_ID - _HASH_CHARS - 1].rstrip('-')}-{digest}"
 
 
 def _raw_key(item: Any) -> str | None:

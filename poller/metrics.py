@@ -42,6 +42,14 @@ class PollerMetrics:
             ["feed"],
             registry=r,
         )
+        self.items_capped = Counter(
+            f"{PREFIX}_items_capped",
+            "Items a poll did not produce because of a cap, by reason: deferred (new items over the per-poll cap, "
+            "produced by the next polls, newest first) or dropped (listed below the newest items of a document "
+            "that the poller reads at all; never produced)",
+            ["feed", "reason"],
+            registry=r,
+        )
         self.produced = Counter(
             f"{PREFIX}_articles_produced", "Articles acknowledged by Kafka on the articles topic", ["feed"], registry=r
         )
@@ -58,7 +66,9 @@ class PollerMetrics:
             registry=r,
         )
         self.state_errors = Counter(
-            f"{PREFIX}_state_write_errors", "feed-state records Kafka did not acknowledge", registry=r
+            f"{PREFIX}_state_write_errors",
+            "feed-state records Kafka did not acknowledge (the feed is produced again after a restart if none lands)",
+            registry=r,
         )
         self.in_backoff = Gauge(f"{PREFIX}_feeds_in_backoff", "Feeds whose last poll failed", registry=r)
         self.last_success = Gauge(

@@ -8,6 +8,7 @@ validators untouched, so the next poll downloads the full feed again and re-send
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import logging
 import random
@@ -19,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from newswatch.core.http import FetchLimits, FetchResult, fetch_file, fetch_http, make_client
-from newswatch.poller.articles import to_article
+from newswatch.core.http import USER_AGENT, FetchLimits, FetchResult, fetch_file, fetch_http, make_client
+from newswatch.poller.articles import clean, to_article
 from newswatch.poller.config import Feed, FeedsConfig
 from newswatch.poller.metrics import PollerMetrics
 from newswatch.poller.parse import parse_feed
@@ -33,6 +34,13 @@ from newswatch.poller.teasers import wants_page
 
 log = logging.getLogger(__name__)
 
+# New articles produced from one feed per poll; the rest (newest first) wait for the next polls. A 1.6 MB feed
+# gave 40,000 articles in one poll: one feed must not flood the topic and the workers.
+MAX_ITEMS_PER_POLL = 200
+# The newest items of a document the poller reads at all; older ones are archive, not news. It bounds the work of
+# one poll and the seen ids a feed-state record must hold (twice this many, poller/state.py).
+MAX_LISTED = 1_000
+
 
 @dataclass
 class PollOutcome:
@@ -43,6 +51,7 @@ class PollOutcome:
     duplicates: int = 0
     error: str | None = None
     not_modified: bool = False
+    deferred: int = 0  # new items left for the next poll by the per-poll cap
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,9 @@ class PollerOptions:
     start_spread: float = START_SPREAD
     # Items whose page is to be read (poller/teasers.py) go here for the full-text stage; None: all to articles.
     teasers_topic: str | None = None
+    max_items_per_poll: int = MAX_ITEMS_PER_POLL
+    max_listed: int = MAX_LISTED
+    user_agent: str = USER_AGENT
 
 
 class Poller:
@@ -124,6 +136,8 @@ class Poller:
             self.metrics.teasers,
         ):
             counter.labels(key)
+        for reason in ("deferred", "dropped"):
+            self.metrics.items_capped.labels(key, reason)
         if state.last_success:
             self.metrics.last_success.labels(key).set(state.last_success)
 
@@ -172,7 +186,13 @@ class Poller:
         if parsed.error:
             self._failed(feed, state, outcome, parsed.error, parsed.detail)
             return
-        articles = self._new_articles(feed, parsed.entries, parsed.title, parsed.language, state, outcome)
+        listed = newest_first(parsed.entries)[: self.options.max_listed]
+        dropped = len(parsed.entries) - len(listed)
+        articles = self._new_articles(feed, listed, parsed.title, parsed.language, state, outcome)
+        if len(articles) > self.options.max_items_per_poll:
+            outcome.deferred = len(articles) - self.options.max_items_per_poll
+            articles = articles[: self.options.max_items_per_poll]
+        self._count_capped(feed, outcome.deferred, dropped)
         self.metrics.items_seen.labels(feed.key).inc(len(parsed.entries))
         self.metrics.items_duplicate.labels(feed.key).inc(outcome.duplicates)
         self.metrics.items_new.labels(feed.key).inc(len(articles))
@@ -184,16 +204,34 @@ class Poller:
                 )
             else:
                 done, failed = await self.sink.send_all(articles)
-            state.remember(done, current=len(parsed.entries), limit=self.options.seen_limit)
+            state.remember(done, current=len(listed), limit=self.options.seen_limit)
             state.produced += len(done)
             outcome.new = len(done)
             self.metrics.produced.labels(feed.key).inc(len(done))
             if failed:
                 self._failed(feed, state, outcome, "produce", f"{len(failed)} articles not acknowledged by Kafka")
                 return
-        state.etag = fetched.headers.get("etag") or None
-        state.last_modified = fetched.headers.get("last-modified") or None
+        if outcome.deferred:
+            # the next poll must download the document again, not be told "304 Not Modified"
+            state.etag = state.last_modified = None
+        else:
+            state.etag = fetched.headers.get("etag") or None
+            state.last_modified = fetched.headers.get("last-modified") or None
         self._succeeded(feed, state, outcome)
+
+    def _count_capped(self, feed: Feed, deferred: int, dropped: int) -> None:
+        if deferred:
+            self.metrics.items_capped.labels(feed.key, "deferred").inc(deferred)
+        if dropped:
+            self.metrics.items_capped.labels(feed.key, "dropped").inc(dropped)
+        if deferred or dropped:
+            log.info(
+                "feed %s: %d new items left for the next poll, %d old items beyond the newest %d ignored",
+                feed.key,
+                deferred,
+                dropped,
+                self.options.max_listed,
+            )
 
     def _topics(self, feed: Feed, articles: list[dict[str, Any]], teasers: str) -> list[str]:
         topics = [teasers if wants_page(article, feed.fulltext or "auto") else self.sink.topic for article in articles]
@@ -258,7 +296,8 @@ class Poller:
         if state.last_error != reason:  # log once per change of state, not once per poll
             log.warning("feed %s failing: %s (%s)", feed.key, reason, detail)
         state.failures += 1
-        state.last_error, state.last_error_detail = reason, detail
+        # the detail quotes what a server or a feed sent; it is shown by `feeds status` on a terminal
+        state.last_error, state.last_error_detail = reason, clean(detail)
         interval = feed.interval or 300.0
         if reason == "produce":
             delay = jittered(min(interval, PRODUCE_RETRY), self.rng)
@@ -274,17 +313,27 @@ class Poller:
     async def _save(self, feed: Feed, state: FeedState) -> None:
         if self.options.state_topic is None:
             return
-        error = await self.sink.send_state(self.options.state_topic, feed.key, state.to_json())
+        record = state.to_json()
+        error = await self.sink.send_state(self.options.state_topic, feed.key, record)
         if error is not None:
             self.metrics.state_errors.inc()
-            log.debug("state of feed %s not saved (%s); saved again after its next poll", feed.key, error)
+            # a WARNING: a feed whose state never lands is produced again, whole, after a restart
+            log.warning(
+                "state of feed %s not saved (%s: %s; %d bytes); saved again after its next poll",
+                feed.key,
+                type(error).__name__,
+                error,
+                len(record),
+            )
 
     # -- loops -----------------------------------------------------------------------------------
 
     async def poll_once(self) -> list[PollOutcome]:
         """Poll every feed this shard owns once, concurrently (bounded), ignoring the schedule."""
         self._slots = asyncio.Semaphore(self.options.concurrency)
-        async with make_client(self.options.limits, max_connections=self.options.concurrency) as client:
+        async with make_client(
+            self.options.limits, max_connections=self.options.concurrency, user_agent=self.options.user_agent
+        ) as client:
             return list(await asyncio.gather(*(self.poll_feed(client, feed) for feed in self.feeds)))
 
     async def run_forever(
@@ -296,7 +345,9 @@ class Poller:
         """
         stop = stop or asyncio.Event()
         self._slots = asyncio.Semaphore(self.options.concurrency)
-        async with make_client(self.options.limits, max_connections=self.options.concurrency) as client:
+        async with make_client(
+            self.options.limits, max_connections=self.options.concurrency, user_agent=self.options.user_agent
+        ) as client:
             running: dict[str, asyncio.Task[PollOutcome]] = {}
             checked = time.monotonic()
             while not stop.is_set():
@@ -332,6 +383,23 @@ class Poller:
             ", ".join(added) or "none",
             ", ".join(removed) or "none",
         )
+
+
+def newest_first(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``entries`` with the newest (by published, else updated, date) first; undated ones after the dated, in
+    the document's order (feeds list their newest items first)."""
+
+    def when(entry: dict[str, Any]) -> float:
+        for key in ("published_parsed", "updated_parsed"):
+            parsed = entry.get(key)
+            if parsed:
+                try:
+                    return float(calendar.timegm(parsed))
+                except (OverflowError, ValueError, TypeError):
+                    break
+        return float("-inf")
+
+    return sorted(entries, key=when, reverse=True)
 
 
 def _private_registry() -> Any:

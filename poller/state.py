@@ -18,6 +18,13 @@ STATE_VERSION = 1
 # last 1,000 (or twice the feed's current length, whichever is larger) is enough to never re-produce an item
 # that is still listed, while a feed that has churned through thousands of stories cannot grow the record.
 DEFAULT_SEEN_LIMIT = 1_000
+# However the limit is set and however long a feed is, no more ids than this (35 bytes each in the record):
+# the record stays under MAX_RECORD_BYTES, which Kafka takes (a 1.4 MB record failed to write, and after a
+# restart the whole feed was produced again).
+MAX_SEEN = 8_000
+MAX_RECORD_BYTES = 512 * 1024
+MAX_VALIDATOR_BYTES = 1_024  # an ETag or Last-Modified longer than this is not kept (no conditional GET)
+MAX_DETAIL_BYTES = 500
 
 
 def id_digest(article_id: str) -> str:
@@ -60,7 +67,7 @@ class FeedState:
             digest = id_digest(article_id)
             self.seen[digest] = None
             self.seen.move_to_end(digest)
-        self.trim(max(limit, 2 * current))
+        self.trim(min(max(limit, 2 * current), MAX_SEEN))
 
     def touch(self, article_ids: list[str]) -> None:
         """Move ids listed again in the current document to the newest end, so trimming keeps them."""
@@ -80,14 +87,14 @@ class FeedState:
         """The record written to ``feed-state`` (JSON, versioned)."""
         doc: dict[str, Any] = {
             "v": STATE_VERSION,
-            "etag": self.etag,
-            "last_modified": self.last_modified,
+            "etag": _validator(self.etag),
+            "last_modified": _validator(self.last_modified),
             "seen": list(self.seen),
             "last_success": self.last_success,
             "last_attempt": self.last_attempt,
             "failures": self.failures,
             "last_error": self.last_error,
-            "last_error_detail": self.last_error_detail[:500],
+            "last_error_detail": _cut(self.last_error_detail, MAX_DETAIL_BYTES),
             "next_poll": self.next_poll,
             "items": self.items,
             "produced": self.produced,
@@ -103,7 +110,7 @@ class FeedState:
         return cls(
             etag=doc.get("etag"),
             last_modified=doc.get("last_modified"),
-            seen=OrderedDict.fromkeys(str(d) for d in doc.get("seen") or []),
+            seen=OrderedDict.fromkeys(str(d) for d in (doc.get("seen") or [])[-MAX_SEEN:]),
             last_success=doc.get("last_success"),
             last_attempt=doc.get("last_attempt"),
             failures=int(doc.get("failures") or 0),
@@ -113,3 +120,13 @@ class FeedState:
             items=int(doc.get("items") or 0),
             produced=int(doc.get("produced") or 0),
         )
+
+
+def _validator(value: str | None) -> str | None:
+    if value is None or len(value.encode("utf-8", "surrogatepass")) > MAX_VALIDATOR_BYTES:
+        return None
+    return value
+
+
+def _cut(text: str, limit: int) -> str:
+    return text.encode("utf-8", "replace")[:limit].decode("utf-8", "ignore")

@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     poller_concurrency: int = 20
     poller_max_bytes: int = 10 * 1024 * 1024
     poller_refuse_private: bool = False
+    poller_user_agent: str = ""  # empty: newswatch's own, naming the tool (core/http.py USER_AGENT)
+    poller_max_items_per_poll: int = 200  # new articles one feed produces per poll; the rest on the next polls
     # The full-text stage (`newswatch fulltext`, docs/fulltext.md): items whose feed gives only a teaser go to
     # teasers_topic; the stage reads each item's page and passes the article on to articles_topic.
     # false: the pollers send every item straight to articles_topic (no stage to run).

@@ -80,7 +80,7 @@ def test_hostile_feeds_get_a_reason_each_and_memory_stays_bounded(
 
     got = {o.feed_id: (o.new, o.error) for o in outcomes}
     assert got["good"] == got["good-gzip"] == got["moved"] == (20, None)
-    assert got["laughs"][1] is None  # a valid feed whose entities are left unexpanded ...
+    assert got["laughs"] == (0, "entities")  # refused, not expanded (issue 17) ...
     assert all(len(m["title"]) < 10_000 for m in topic_messages(kafka_bootstrap, topics.articles))  # ... not 3 GB
     assert got["declared-huge"] == got["endless"] == got["gzip-bomb"] == (0, "too_large")
     assert got["trickle"] == (0, "timeout")
@@ -96,7 +96,7 @@ def test_hostile_feeds_get_a_reason_each_and_memory_stays_bounded(
     assert peak < 30 * 1024 * 1024, f"peak traced memory {peak / 1e6:.0f} MB"
     sample = metrics.registry.get_sample_value
     assert sample("newswatch_poller_fetches_total", {"feed": "endless", "outcome": "too_large"}) == 1
-    assert sample("newswatch_poller_feeds_in_backoff") == 11
+    assert sample("newswatch_poller_feeds_in_backoff") == 12
 
 
 def test_retry_after_and_back_off_set_the_next_poll(server: FeedServer) -> None:
