@@ -11,7 +11,10 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from newswatch.alerts.limits import clip
+
 MAX_EVENTS = 1_000  # per rule (and actor): the state is rewritten on each match, so it stays small
+MAX_SOURCE_NAME_BYTES = 128  # a source as an event remembers it: 1,000 events stay ~150 kB
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ def track(
 ) -> list[tuple[str, dict[str, Any]]]:
     """Count one alerted match of ``rule`` in its ``<rule>|escalation`` entry of ``store`` (the route table, a dict
     in tests); return the escalations that fire now, as (actor id or ``*``, summary)."""
+    source = clip(source, MAX_SOURCE_NAME_BYTES)
     counters = dict(store.get(f"{rule}|escalation") or {})
     fired = []
     for key in escalation_keys(alert, escalate.per_actor):
