@@ -20,6 +20,7 @@ from newswatch.alerts.limits import (
     MAX_TITLE_BYTES,
     MAX_URL_BYTES,
     clean_surrogates,
+    clip,
     utf8_len,
 )
 from newswatch.matcher.compile import FIELDS
@@ -41,15 +42,16 @@ REASONS = (
 )
 
 # Metadata the worker copies into alerts: (name, byte cap). ``None`` is allowed for each, as the poller writes it.
+# Over its cap, an identity (``id``, ``url``, ``feed_id``) is refused rather than cut, so that none is ever silently
+# changed; display text (``title``, ``source``) is cut on a character boundary.
 _META = (
     ("url", MAX_URL_BYTES),
-    ("source", MAX_SOURCE_BYTES),
     ("feed_id", MAX_FEED_ID_BYTES),
     ("published", MAX_SHORT_BYTES),
     ("fetched_at", MAX_SHORT_BYTES),
-    ("language", MAX_SHORT_BYTES),
-    ("text_source", MAX_SHORT_BYTES),
 )
+_DISPLAY = (("title", MAX_TITLE_BYTES), ("source", MAX_SOURCE_BYTES))
+TEXT_SOURCES = ("feed", "page")  # the alert schema's enum
 
 
 class Refused(ValueError):
@@ -81,7 +83,7 @@ def _text(value: Any, max_bytes: int | None = None) -> str:
     return value
 
 
-def _optional(value: Any, max_bytes: int) -> str | None:
+def _optional(value: Any, max_bytes: int | None) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
@@ -108,12 +110,21 @@ def _article(raw: bytes | None) -> dict[str, Any]:
         raise Refused("no_id")
     article: dict[str, Any] = {"id": _text(data["id"], MAX_ID_BYTES)}
     # Only the fields the message has: the worker reads each with ``.get``, as it always has.
-    for name in FIELDS:  # matched, never copied whole: bounded by the message size only
+    for name in FIELDS:  # matched; only the title is copied into alerts (cut below)
         if name in data:
-            article[name] = _text(data[name], MAX_TITLE_BYTES if name == "title" else None)
+            article[name] = _text(data[name])
     for name, max_bytes in _META:
         if name in data:
             article[name] = _optional(data[name], max_bytes)
+    if "source" in data:
+        article["source"] = _optional(data["source"], None)
+    for name, max_bytes in _DISPLAY:
+        if article.get(name):
+            article[name] = clip(article[name], max_bytes)
+    if "text_source" in data:
+        if data["text_source"] not in (*TEXT_SOURCES, None):
+            raise Refused("bad_field")
+        article["text_source"] = data["text_source"]
     if "feed_tags" in data:
         article["feed_tags"] = _feed_tags(data["feed_tags"])
     return article
@@ -123,8 +134,8 @@ def decode_article(raw: bytes | None) -> tuple[dict[str, Any] | None, str]:
     """The article in a message and ``"ok"``, or None and the reason (one of REASONS) it is not usable.
 
     The article keeps only what the worker reads (``id``, the text fields, ``url``, ``source``, ``feed_id``,
-    ``feed_tags``, ``published``, ``fetched_at``, ``language``, ``text_source``), lone surrogates replaced by
-    U+FFFD. Never raises.
+    ``feed_tags``, ``published``, ``fetched_at``, ``text_source``) of those the message has, lone surrogates
+    replaced by U+FFFD, ``title`` and ``source`` cut to their caps. Never raises.
     """
     try:
         return _article(raw), "ok"

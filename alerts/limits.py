@@ -3,7 +3,7 @@
 Whatever arrives on ``articles`` (the pollers cap their articles well below these, but any client may write to
 the topic), a match message, an alert and a ``route-state`` entry stay far under Faust's 1,000,000-byte producer
 limit: a message over it makes ``send`` raise, which used to stop the agent. The worst case an alert can reach
-with every field at its cap is ~0.25 MB (tests/unit/test_worker_input.py builds it).
+with every field at its cap is ~0.16 MB (tests/unit/test_worker_input.py builds it).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import re
 
 MAX_MESSAGE_BYTES = 1_000_000  # Faust's producer_max_request_size: what any message the worker sends must fit in
 
-# Article fields the worker copies into its messages, in UTF-8 bytes. An article with a longer one was not made
-# by a newswatch poller: it is dead-lettered (reason ``field_too_large``) rather than cut, so that no id, link or
-# feed id is ever silently changed.
+# Article fields the worker copies into its messages, in UTF-8 bytes (the pollers' own caps must stay at or below
+# these). An article with a longer id, link, feed id, date or feed tag is dead-lettered (``field_too_large``)
+# rather than cut, so that none is ever silently changed; a longer title or source is cut (agents/decode.py).
 MAX_ID_BYTES = 4_096
 MAX_URL_BYTES = 4_096
 MAX_TITLE_BYTES = 4_096

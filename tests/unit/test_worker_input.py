@@ -105,7 +105,10 @@ def test_wrong_types_and_oversized_fields_are_refused_with_a_reason() -> None:
     assert decode_article(as_message(article(feed_tags={"a": ["b"]}))) == (None, "bad_field")
     assert decode_article(as_message(article(url="https://x/" + "a" * 380_000))) == (None, "field_too_large")
     assert decode_article(as_message(article(id="i" * 5_000))) == (None, "field_too_large")
-    assert decode_article(as_message(article(title="界" * 1_400))) == (None, "field_too_large")  # 4,200 bytes
+    assert decode_article(as_message(article(feed_id="f" * 513))) == (None, "field_too_large")
+    assert decode_article(as_message(article(text_source="javascript"))) == (None, "bad_field")
+    cut = decode_article(as_message(article(title="界" * 1_400, source="s" * 5_000)))[0]  # display text: cut
+    assert cut is not None and cut["title"] == "界" * 1_365 and cut["source"] == "s" * limits.MAX_SOURCE_BYTES
     assert decode_article(as_message(article(title=None, url=None)))[1] == "ok"
     assert decode_article(b"x" * (MAX_ARTICLE_BYTES + 1)) == (None, "too_large")
 
