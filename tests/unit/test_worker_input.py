@@ -25,6 +25,7 @@ from newswatch.agents.decode import MAX_ARTICLE_BYTES, decode_match
 from newswatch.agents.route import decide_match
 from newswatch.alerts import limits
 from newswatch.alerts.build import escalation_alert
+from newswatch.alerts.escalation import MAX_ENTRY_EVENTS, Escalate, track
 from newswatch.alerts.stories import MAX_STORIES
 from newswatch.core.settings import shipped
 from newswatch.matcher import Matcher, load_rules
@@ -248,6 +249,22 @@ def test_a_story_with_many_large_sources_stays_within_its_byte_budget() -> None:
     assert record_bytes < limits.MAX_SOURCES_BYTES + 20_000
     assert max(len(json.dumps(alert)) for alert in sent) < limits.MAX_SOURCES_BYTES + 60_000
     assert MAX_STORIES == 5_000  # count bound unchanged
+
+
+def test_a_per_actor_escalation_entry_stays_within_one_message_however_many_actors_and_sources() -> None:
+    """A rule's escalation entry (every actor's events, each with its source name) is one table value: with 1,000
+    events per actor and no bound across actors, 1,200 matches of 60 actors with 1 kB source names made a 12 MB
+    value, whose changelog message the broker refuses: the worker could never commit again."""
+    store: dict[str, Any] = {}
+    escalate = Escalate(count=10_000, within=3_600, distinct_sources=1, per_actor=True)
+    actors = [{"id": f"actor{i}", "near": True} for i in range(60)]
+    for n in range(1_200):
+        alert = {"actors": actors[n % 6 * 10 : n % 6 * 10 + 10]}
+        track(store, "r", alert, escalate, now=float(n), source=f"{n}" + "s" * 1_000)
+    entry = json.dumps(store["r|escalation"])
+    assert len(entry) < 500_000
+    assert sum(len(c["events"]) for c in store["r|escalation"].values()) <= MAX_ENTRY_EVENTS
+    assert len(store["r|escalation"]) == 60  # every active actor still counted
 
 
 def test_an_alert_with_every_field_at_its_cap_fits_in_a_message_with_room_to_spare() -> None:
