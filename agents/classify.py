@@ -80,7 +80,7 @@ def register(worker: Worker) -> None:
                 messages = match_messages(article, analysis, now=datetime.now(UTC))
             except Exception as exc:  # noqa: BLE001 - one article the code cannot handle must not stop the stream
                 metrics.articles.labels("invalid").inc()
-                await dead_letters.skip(event.message, "classify_failed", detail=f": {type(exc).__name__}: {exc}")
+                await dead_letters.skip(event.message, "classify_failed", error=exc)
                 continue
             metrics.articles.labels("classified").inc()
             for actor in analysis.actors:

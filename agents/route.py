@@ -96,7 +96,7 @@ def register(worker: Worker) -> None:
             try:
                 decision, escalate, fired = decide_match(route_state, candidate, now=time.time(), window=window)
             except Exception as exc:  # noqa: BLE001 - a match the state code cannot take must not stop the stream
-                await dead_letters.skip(event.message, "bad_match", detail=f": {type(exc).__name__}: {exc}")
+                await dead_letters.skip(event.message, "bad_match", error=exc)
                 continue
             alert, options = candidate["alert"], candidate.get("options") or {}
             rule_id = alert["rule"]["id"]

@@ -53,11 +53,14 @@ class DeadLetters:
     def __init__(self, topic: TopicT | None, metrics: WorkerMetrics, deliveries: DeliveryLedger) -> None:
         self.topic, self.metrics, self.deliveries = topic, metrics, deliveries
 
-    async def skip(self, message: Any, reason: str, *, detail: str = "") -> None:
-        """Skip the Faust ``message`` (``event.message``) for ``reason``: log it, copy it, count it. Never raises."""
+    async def skip(self, message: Any, reason: str, *, error: BaseException | None = None) -> None:
+        """Skip the Faust ``message`` (``event.message``) for ``reason`` (and the ``error`` that made it unusable,
+        when one did): log it, copy it, count it. Never raises."""
         value = message.value if isinstance(message.value, bytes | bytearray) else b""
         key = message.key if isinstance(message.key, bytes | bytearray) else None
         where = f"{message.topic}[{message.partition}]@{message.offset}"
+        # the error's text may quote the message: cut, and escaped so that it cannot forge log lines
+        detail = f": {type(error).__name__}: {str(error)[:200]!a}" if error is not None else ""
         log.warning("skipped message at %s: %s (%d bytes)%s", where, reason, len(value), detail)
         if self.topic is None:  # no dead-letter topic configured: logged and counted only
             self.metrics.dead_letters.labels(reason).inc()
@@ -96,5 +99,5 @@ class DeadLetters:
             "could not copy the message at %s to the dead-letter topic (%s: %s); not committing past it",
             where,
             type(exc).__name__,
-            str(exc)[:200],
+            ascii(str(exc)[:200]),
         )

@@ -203,6 +203,22 @@ def test_an_oversized_message_is_dead_lettered_cut_to_fit_with_its_reason() -> N
     asyncio.run(scenario())
 
 
+def test_a_skip_is_logged_once_on_one_line_whatever_the_error_says(caplog: pytest.LogCaptureFixture) -> None:
+    """An exception's text can quote the article: cut and escaped, it cannot forge further log lines."""
+
+    async def scenario() -> None:
+        metrics, topic, ledger = WorkerMetrics(CollectorRegistry()), FakeTopic(), DeliveryLedger()
+        error = ValueError("bad\n2026-01-01 CRITICAL forged line\x1b[2J" + "x" * 10_000)
+        await DeadLetters(topic, metrics, ledger).skip(message(b"{}"), "classify_failed", error=error)
+
+    with caplog.at_level("WARNING", logger="newswatch.streams.deadletter"):
+        asyncio.run(scenario())
+    [record] = caplog.records
+    text = record.getMessage()
+    assert "classify_failed" in text and "ValueError" in text
+    assert "\n" not in text and "\x1b" not in text and len(text) < 400
+
+
 # --- route state: item 8 ------------------------------------------------------------------------------------------
 
 
