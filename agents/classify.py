@@ -3,40 +3,23 @@
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from faust import StreamT
 
+from newswatch.agents.decode import MAX_ARTICLE_BYTES, decode_article
 from newswatch.alerts.build import build_alert
 from newswatch.alerts.escalation import Escalate
+from newswatch.alerts.limits import MAX_MESSAGE_BYTES
 from newswatch.alerts.stories import story_of
-from newswatch.matcher.compile import FIELDS
+from newswatch.matcher.engine import Analysis
 from newswatch.matcher.model import Event
+from newswatch.streams.deadletter import DeadLetters
 from newswatch.streams.worker import Worker
 
-log = logging.getLogger(__name__)
-
-# The poller caps an article at well under 1 MB; anything bigger on the topic did not come from it.
-MAX_ARTICLE_BYTES = 1_048_576
-
-
-def decode_article(raw: bytes | None) -> tuple[dict[str, Any] | None, str]:
-    """The article in a message and ``"ok"``, or None and the reason it is not a usable article."""
-    raw = raw or b""
-    if len(raw) > MAX_ARTICLE_BYTES:
-        return None, "too_large"
-    try:
-        article = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None, "not_json"
-    if not isinstance(article, dict) or not isinstance(article.get("id"), str) or not article["id"]:
-        return None, "no_id"
-    if any(not isinstance(article.get(name) or "", str) for name in FIELDS):
-        return None, "bad_field"
-    return article, "ok"
+__all__ = ["MAX_ARTICLE_BYTES", "decode_article", "match_messages", "register", "rule_options"]
 
 
 def rule_options(rule: Event) -> dict[str, Any]:
@@ -55,10 +38,32 @@ def rule_options(rule: Event) -> dict[str, Any]:
     return {"topic": rule.topic, "suppress": rule.suppress, "escalate": escalate}
 
 
+def match_messages(article: dict[str, Any], analysis: Analysis, *, now: datetime) -> list[tuple[bytes, bytes]]:
+    """The matches-topic messages (key, value) for a decoded article and what the matcher found in it.
+
+    ValueError when one would exceed MAX_MESSAGE_BYTES, which the byte caps of the article (agents/decode.py)
+    and of the alert (alerts/build.py) rule out: the agent then dead-letters the article rather than let a send
+    raise.
+    """
+    found = analysis.events
+    story = story_of(article) if found else None
+    messages = []
+    for match in found:
+        rule = match.rule
+        alert = build_alert(article, match, detected_at=now)
+        candidate = {"alert": alert, "story": story, "options": rule_options(rule)}
+        value = json.dumps(candidate, ensure_ascii=False).encode()
+        if len(value) > MAX_MESSAGE_BYTES:
+            raise ValueError(f"match message of rule {rule.id} is {len(value)} bytes")
+        messages.append((rule.id.encode(), value))
+    return messages
+
+
 def register(worker: Worker) -> None:
     """Add the classify agent to ``worker.app``."""
     metrics, topics, live_rules = worker.metrics, worker.topics, worker.rules
     deliveries = worker.app.deliveries
+    dead_letters = DeadLetters(topics.dead_letter, metrics, deliveries)
 
     @worker.app.agent(topics.articles, name="classify")
     async def classify(stream: StreamT) -> None:
@@ -67,32 +72,20 @@ def register(worker: Worker) -> None:
             article, reason = decode_article(event.value)
             if article is None:
                 metrics.articles.labels("invalid").inc()
-                metrics.dead_letters.labels(reason).inc()
-                log.warning(
-                    "skipped message at %s[%d]@%d: %s (%d bytes)",
-                    event.message.topic,
-                    event.message.partition,
-                    event.message.offset,
-                    reason,
-                    len(event.value or b""),
-                )
-                if topics.dead_letter is not None and reason != "too_large":
-                    sent = await topics.dead_letter.send(
-                        key=event.key, value=event.value, headers=[("newswatch-error", reason.encode())]
-                    )
-                    deliveries.add(sent)  # committed past only once acknowledged (streams/delivery.py)
+                await dead_letters.skip(event.message, reason)
                 continue
-            with metrics.classify_seconds.time():
-                analysis = live_rules.matcher.analyze(article)
+            try:
+                with metrics.classify_seconds.time():
+                    analysis = live_rules.matcher.analyze(article)
+                messages = match_messages(article, analysis, now=datetime.now(UTC))
+            except Exception as exc:  # noqa: BLE001 - one article the code cannot handle must not stop the stream
+                metrics.articles.labels("invalid").inc()
+                await dead_letters.skip(event.message, "classify_failed", error=exc)
+                continue
             metrics.articles.labels("classified").inc()
             for actor in analysis.actors:
                 metrics.actor_mentions.labels(actor.id, actor.type).inc()
-            found = analysis.events
-            story = story_of(article) if found else None
-            for match in found:
-                rule = match.rule
-                metrics.matches.labels(rule.id, rule.category).inc()
-                alert = build_alert(article, match, detected_at=datetime.now(UTC))
-                candidate = {"alert": alert, "story": story, "options": rule_options(rule)}
-                value = json.dumps(candidate, ensure_ascii=False).encode()
-                deliveries.add(await topics.matches.send(key=rule.id.encode(), value=value))
+            for match in analysis.events:
+                metrics.matches.labels(match.rule.id, match.rule.category).inc()
+            for key, value in messages:
+                deliveries.add(await topics.matches.send(key=key, value=value))

@@ -15,9 +15,11 @@ from typing import Any
 
 from faust import StreamT
 
+from newswatch.agents.decode import decode_match
 from newswatch.alerts.build import escalation_alert, headers
 from newswatch.alerts.escalation import Escalate, track
-from newswatch.alerts.stories import decide
+from newswatch.alerts.stories import Decision, decide
+from newswatch.streams.deadletter import DeadLetters
 from newswatch.streams.delivery import DeliveryLedger
 from newswatch.streams.metrics import WorkerMetrics
 from newswatch.streams.topics import Topics
@@ -52,34 +54,52 @@ async def publish(
         metrics.alerts.labels(rule["id"], rule["severity"], target.get_topic_name()).inc()
 
 
+def decide_match(
+    route_state: Any, candidate: dict[str, Any], *, now: float, window: float
+) -> tuple[Decision, Escalate | None, list[tuple[str, dict[str, Any]]]]:
+    """What to do with one decoded match: the story decision, the rule's escalation and the escalations that fire
+    now (updating the rule's entries in ``route_state``)."""
+    alert, options, story = candidate["alert"], candidate.get("options") or {}, candidate["story"]
+    rule_id = alert["rule"]["id"]
+    decision = decide(
+        route_state,
+        rule_id,
+        alert_id=alert["alert_id"],
+        story=story,
+        now=now,
+        window=window,
+        suppress=options.get("suppress"),
+    )
+    escalate = Escalate.from_dict(options.get("escalate"))
+    fired: list[tuple[str, dict[str, Any]]] = []
+    if escalate is not None and decision.action in ("alert", "update"):
+        source = str(story.get("source") or story.get("feed_id") or "?")
+        fired = track(route_state, rule_id, alert, escalate, now=now, source=source)
+    return decision, escalate, fired
+
+
 def register(worker: Worker) -> None:
     """Add the route agent to ``worker.app``."""
     metrics, topics, route_state = worker.metrics, worker.topics, worker.route_state
     deliveries = worker.app.deliveries
     window = worker.settings.story_window_seconds
+    dead_letters = DeadLetters(topics.dead_letter, metrics, deliveries)
 
     @worker.app.agent(topics.matches, name="route")
     async def route(stream: StreamT) -> None:
         """Decide each match against its rule's state, then send alerts, updates and escalations."""
-        async for raw in stream:
-            candidate = json.loads(raw)
+        async for event in stream.events():
+            candidate = decode_match(event.value)
+            if candidate is None:
+                await dead_letters.skip(event.message, "bad_match")
+                continue
+            try:
+                decision, escalate, fired = decide_match(route_state, candidate, now=time.time(), window=window)
+            except Exception as exc:  # noqa: BLE001 - a match the state code cannot take must not stop the stream
+                await dead_letters.skip(event.message, "bad_match", error=exc)
+                continue
             alert, options = candidate["alert"], candidate.get("options") or {}
             rule_id = alert["rule"]["id"]
-            now = time.time()
-            decision = decide(
-                route_state,
-                rule_id,
-                alert_id=alert["alert_id"],
-                story=candidate["story"],
-                now=now,
-                window=window,
-                suppress=options.get("suppress"),
-            )
-            escalate = Escalate.from_dict(options.get("escalate"))
-            fired: list[tuple[str, dict[str, Any]]] = []
-            if escalate is not None and decision.action in ("alert", "update"):
-                source = str(candidate["story"].get("source") or candidate["story"].get("feed_id") or "?")
-                fired = track(route_state, rule_id, alert, escalate, now=now, source=source)
             if decision.action == "suppress":
                 metrics.suppressed.labels(rule_id, decision.reason).inc()
                 continue
@@ -96,6 +116,7 @@ def register(worker: Worker) -> None:
             if decision.action == "alert" and latency is not None and latency >= 0:
                 metrics.feed_to_alert.observe(latency)
             for key, summary in fired:
+                assert escalate is not None  # fired only for a rule with an escalation
                 metrics.escalations.labels(rule_id).inc()
                 log.info(
                     "rule %s escalated%s: %d matches from %d sources",

@@ -6,8 +6,9 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from newswatch.alerts.limits import MAX_ACTORS, MAX_SNIPPET_BYTES, MAX_TERM_BYTES, clip
 from newswatch.core.clock import utc_iso
-from newswatch.matcher.engine import EventMatch
+from newswatch.matcher.engine import EventMatch, Hit
 
 SCHEMA_VERSION = 1
 MAX_MATCHES = 20  # evidence enough for a reader; keeps an alert small whatever the article's length
@@ -16,6 +17,24 @@ MAX_MATCHES = 20  # evidence enough for a reader; keeps an alert small whatever 
 def alert_id(article_id: str, rule_id: str) -> str:
     """Deterministic: the same article and rule always give the same id, so consumers can drop duplicates."""
     return hashlib.sha256(f"{article_id}\x1f{rule_id}".encode()).hexdigest()[:32]
+
+
+def _evidence(hit: Hit) -> dict[str, Any]:
+    """A hit as an alert lists it, its texts cut to their caps (alerts/limits.py): a regex term may match a long
+    span, and twenty such hits once made an alert larger than a message may be."""
+    evidence = hit.to_dict()
+    evidence["term"] = clip(hit.term, MAX_TERM_BYTES)
+    evidence["pattern"] = clip(hit.pattern, MAX_TERM_BYTES)
+    evidence["snippet"] = clip(hit.snippet, MAX_SNIPPET_BYTES)
+    return evidence
+
+
+def _listed_actors(match: EventMatch) -> list[Any]:
+    """The actors an alert lists: all of them up to MAX_ACTORS; past it, those near the evidence first (what a
+    per-actor escalation counts), each group most mentioned first."""
+    if len(match.actors) <= MAX_ACTORS:
+        return match.actors
+    return sorted(match.actors, key=lambda actor: not actor.near)[:MAX_ACTORS]
 
 
 def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: datetime | None = None) -> dict[str, Any]:
@@ -46,8 +65,8 @@ def build_alert(article: dict[str, Any], match: EventMatch, *, detected_at: date
             # "page" when the rules read the item's web page (the full-text stage), "feed" when the feed's text
             "text_source": article.get("text_source") or "feed",
         },
-        "matches": [hit.to_dict() for hit in match.hits[:MAX_MATCHES]],
-        "actors": [actor.to_dict() for actor in match.actors],
+        "matches": [_evidence(hit) for hit in match.hits[:MAX_MATCHES]],
+        "actors": [actor.to_dict() for actor in _listed_actors(match)],
         "score": match.score,
         "sources": [
             {

@@ -11,7 +11,15 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from newswatch.alerts.limits import clip
+
 MAX_EVENTS = 1_000  # per rule (and actor): the state is rewritten on each match, so it stays small
+# A rule's whole entry (every actor's events together) is one table value, so one changelog message: bounded in
+# bytes, not only per actor. An event is [time, source name cut to MAX_SOURCE_NAME_BYTES], ~90 bytes at most, so
+# MAX_ENTRY_EVENTS keep an entry under ~0.4 MB. Past it, the oldest events of any actor are dropped first; a
+# per-actor rule needs thousands of matches within its window for that to happen.
+MAX_SOURCE_NAME_BYTES = 64
+MAX_ENTRY_EVENTS = 4_000
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ def track(
 ) -> list[tuple[str, dict[str, Any]]]:
     """Count one alerted match of ``rule`` in its ``<rule>|escalation`` entry of ``store`` (the route table, a dict
     in tests); return the escalations that fire now, as (actor id or ``*``, summary)."""
+    source = clip(source, MAX_SOURCE_NAME_BYTES)
     counters = dict(store.get(f"{rule}|escalation") or {})
     fired = []
     for key in escalation_keys(alert, escalate.per_actor):
@@ -74,5 +83,24 @@ def track(
         counters[key] = counter
         if summary:
             fired.append((key, summary))
-    store[f"{rule}|escalation"] = counters  # assignment, not mutation: that writes a Faust table's changelog
+    # assignment, not mutation: that writes a Faust table's changelog
+    store[f"{rule}|escalation"] = _bounded(counters, now, escalate.within)
     return fired
+
+
+def _bounded(counters: dict[str, Any], now: float, within: float) -> dict[str, Any]:
+    """``counters`` with only the events still in the window, without the keys left with nothing (no event, quiet
+    period over), and with at most MAX_ENTRY_EVENTS events in all, the oldest dropped first."""
+    kept = {}
+    for key, counter in counters.items():
+        events = [e for e in counter.get("events", []) if now - e[0] <= within]
+        if events or now < counter.get("quiet_until", 0):
+            kept[key] = {**counter, "events": events}
+    total = sum(len(counter["events"]) for counter in kept.values())
+    if total <= MAX_ENTRY_EVENTS:
+        return kept
+    times = sorted(event[0] for counter in kept.values() for event in counter["events"])
+    cutoff = times[total - MAX_ENTRY_EVENTS]  # the oldest time kept
+    return {
+        key: {**counter, "events": [e for e in counter["events"] if e[0] >= cutoff]} for key, counter in kept.items()
+    }

@@ -11,21 +11,30 @@ on each match cost the worker most of its time under load (bench/RESULTS.md, "Bu
 - ``R|slot|N``: one story (its alert id, fingerprints, sources). Stories fill a ring of ``MAX_STORIES`` slots, so
   the newest story evicts the oldest and a rule's state stays bounded whatever the news volume; stories older
   than the window are forgotten as new ones arrive;
-- ``R|url|U``, ``R|title|T``: the slot of the story first seen with that URL or title;
+- ``R|urlh|H``, ``R|titleh|H``: the slot of the story first seen with that URL or title, ``H`` a 128-bit hash of
+  it, so that a key's size does not depend on the article (state written before kept the URL or title itself,
+  ``R|url|U`` and ``R|title|T``: those are still read and evicted, never written);
 - ``R|fp<i>|B``: the slots whose SimHash has ``B`` as its ``i``-th 16-bit band. Two hashes within 3 bits of each
   other share at least one of four bands (the pigeonhole principle), so these find every near-duplicate without
   comparing against every story.
 
 All keys of a rule are written while processing that rule's matches, so they share its partition.
+
+Bounded in bytes, not only in count: keys are a rule id plus at most ~40 bytes; a story record holds its URL and
+title (within the article caps of alerts/limits.py), at most ``MAX_SOURCES`` sources and ``MAX_SOURCES_BYTES`` of
+them, and ``MAX_SEEN`` delivery hashes of 32 characters.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from newswatch.alerts.limits import MAX_SOURCES_BYTES
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 SIMHASH_BITS = 64
@@ -130,11 +139,34 @@ def delivery_key(story: dict[str, Any]) -> str:
     return f"{story.get('article_id')}\x1f{story.get('feed_id') or story.get('source') or ''}"
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _seen_key(story: dict[str, Any]) -> str:
+    """The delivery key as a story record remembers it: hashed, so ``MAX_SEEN`` of them stay a few kB."""
+    return _digest(delivery_key(story))
+
+
+def _add_source(sources: list[dict[str, Any]], source: dict[str, Any]) -> list[dict[str, Any]]:
+    """``sources`` with ``source`` added, unless it holds MAX_SOURCES already or more than MAX_SOURCES_BYTES (as
+    JSON; so at most that plus one source, whose fields the article caps bound).
+
+    Whether one is added depends on the list alone, never on the new source's size: once a story's list is full
+    it stays as it is, so the sources of revision ``r`` are always the first ``r + 1`` (a ``resend`` relies on it).
+    """
+    if len(sources) >= MAX_SOURCES:
+        return sources
+    if len(json.dumps(sources, ensure_ascii=False).encode("utf-8", "surrogatepass")) > MAX_SOURCES_BYTES:
+        return sources
+    return [*sources, source]
+
+
 def _seen_revision(known: dict[str, Any], story: dict[str, Any]) -> int | None:
     """The revision this delivery was decided as, when the story has seen it before."""
-    key = delivery_key(story)
+    keys = {_seen_key(story), delivery_key(story)}  # state written before kept the key itself
     for entry in known["seen"]:
-        if isinstance(entry, list) and entry[0] == key:
+        if isinstance(entry, list) and entry[0] in keys:
             return int(entry[1])
         # state written before deliveries were keyed by feed: a bare article id, its revision unknown
         if entry == story["article_id"]:
@@ -148,15 +180,24 @@ def _bands(fp: int) -> list[str]:
 
 
 def _index_keys(rule: str, story: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """A story's single-slot index keys (URL, title) and its band keys (lists of slots)."""
+    """A story's single-slot index keys (URL, title: hashed) and its band keys (lists of slots)."""
+    single = [f"{rule}|urlh|{_digest(story['url'])}"] if story["url"] else []
+    if _titled(story):
+        single.append(f"{rule}|titleh|{_digest(story['title'])}")
+    return single, [f"{rule}|{band}" for band in _bands(story["fp"])]
+
+
+def _legacy_keys(rule: str, story: dict[str, Any]) -> list[str]:
+    """The URL and title keys state written before hashing used: read and evicted, never written."""
     single = [f"{rule}|url|{story['url']}"] if story["url"] else []
     if _titled(story):
         single.append(f"{rule}|title|{story['title']}")
-    return single, [f"{rule}|{band}" for band in _bands(story["fp"])]
+    return single
 
 
 def _candidates(store: Store, rule: str, story: dict[str, Any]) -> set[int]:
     single, bands = _index_keys(rule, story)
+    single += _legacy_keys(rule, story)
     slots = {slot for key in single if (slot := store.get(key)) is not None}
     for key in bands:
         slots.update(store.get(key) or ())
@@ -166,7 +207,7 @@ def _candidates(store: Store, rule: str, story: dict[str, Any]) -> set[int]:
 def _evict(store: Store, rule: str, slot: int, old: dict[str, Any]) -> None:
     """Drop the index entries of the story leaving ``slot`` (those that still point at it)."""
     single, bands = _index_keys(rule, old)
-    for key in single:
+    for key in single + _legacy_keys(rule, old):
         if store.get(key) == slot:
             del store[key]
     for key in bands:
@@ -243,8 +284,8 @@ def decide(
             revision = known["revision"] + 1
             known = {
                 **known,
-                "sources": [*known["sources"], source][:MAX_SOURCES],
-                "seen": [*known["seen"], [delivery_key(story), revision]][-MAX_SEEN:],
+                "sources": _add_source(known["sources"], source),
+                "seen": [*known["seen"], [_seen_key(story), revision]][-MAX_SEEN:],
                 "revision": revision,
             }
             store[f"{rule}|slot|{slot}"] = known
@@ -263,7 +304,7 @@ def decide(
         "first_seen": now,
         "revision": 0,
         "sources": [source],
-        "seen": [[delivery_key(story), 0]],
+        "seen": [[_seen_key(story), 0]],
     }
     _expire(store, rule, state, now, window)
     _remember(store, rule, seq % MAX_STORIES, record)

@@ -56,11 +56,14 @@ def native(method: Callable[..., Any], compiled: Compiled, fields: dict[str, str
     with U+FFFD in its place, which like a surrogate is neither a word character nor a space and keeps every
     offset (only a snippet shows the difference).
     """
-    texts, regex_hits = native_input(compiled, fields)
     try:
-        return method(texts, regex_hits)
+        # RE2 (the regex terms, in native_input) encodes the text too: both go inside the fallback, or a
+        # surrogate in an article raised before it was reached (the worker cleans its input at decode already;
+        # this keeps the offline commands, `classify` and `rules test`, from failing on one).
+        return method(*native_input(compiled, fields))
     except UnicodeEncodeError:
-        return method([(i, _SURROGATE.sub("\ufffd", text)) for i, text in texts], regex_hits)
+        cleaned = {name: _SURROGATE.sub("\ufffd", text) for name, text in fields.items()}
+        return method(*native_input(compiled, cleaned))
 
 
 @dataclass

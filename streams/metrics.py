@@ -120,7 +120,15 @@ class WorkerMetrics:
         )
         self.dead_letters = Counter(
             "newswatch_classifier_dead_letters_total",
-            "Malformed article messages skipped (and copied to the dead-letter topic), by reason.",
+            "Bad messages on articles or the matches topic skipped, by reason; counted once their dead-letter copy "
+            "was acknowledged (at once when no dead-letter topic is set).",
+            ["reason"],
+            registry=registry,
+        )
+        self.dead_letter_errors = Counter(
+            "newswatch_dead_letter_errors_total",
+            "Dead-letter copies that could not be sent or were not acknowledged, by reason of the skip (the worker "
+            "does not commit past such a message: it restarts and copies it again).",
             ["reason"],
             registry=registry,
         )

@@ -168,6 +168,6 @@ def test_malformed_messages_are_skipped_counted_and_dead_lettered(
     )
     dead_letters = [(dict(r.headers)["newswatch-error"], r.value) for r in consumer]
     consumer.close()
-    assert sorted(reason for reason, _ in dead_letters) == [b"bad_field", b"no_id", b"not_json"]
+    assert sorted(reason for reason, _ in dead_letters) == [b"bad_field", b"no_id", b"not_json", b"too_large"]
     log = (tmp_path / "worker.log").read_text(errors="replace")
     assert "skipped message at" in log and "Traceback" not in log

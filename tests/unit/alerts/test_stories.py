@@ -115,7 +115,7 @@ def test_state_stays_small_entries_and_bounded_however_many_stories() -> None:
         run(state, {**story, "id": f"s{i}-{copy}", "source": f"Outlet {copy}"}, total / 10)
     assert max(len(json.dumps(v)) for v in state.values()) < 150_000
     assert sum(1 for k in state if "|slot|" in k) == stories.MAX_STORIES
-    assert sum(1 for k in state if "|url|" in k) == stories.MAX_STORIES  # the evicted stories' index is gone
+    assert sum(1 for k in state if "|urlh|" in k) == stories.MAX_STORIES  # the evicted stories' index is gone
     assert run(state, {**SEED, "id": "again", "url": f"{long_url}/{total - 1}"}, total / 10) == "update"
     assert (
         run(state, {**SEED, "id": "old", "url": f"{long_url}/0", "title": "x", "content": "0"}, total / 10) == "alert"
@@ -157,7 +157,7 @@ def test_stories_older_than_the_window_are_forgotten_with_their_index() -> None:
     slots = [v for k, v in state.items() if "|slot|" in k]
     assert 55 <= len(slots) <= 70
     assert all(299 - s["first_seen"] <= 60 + 8 for s in slots)
-    assert sum(1 for k in state if "|url|" in k) == len(slots)
+    assert sum(1 for k in state if "|urlh|" in k) == len(slots)
     assert all(len(v) for k, v in state.items() if "|fp" in k)  # no empty band lists left behind
 
 
