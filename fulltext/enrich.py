@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newswatch.core.clock import utc_iso
+from newswatch.core.text import clean
 from newswatch.fulltext.pages import Page
 
 
@@ -24,10 +25,11 @@ def with_page(article: dict[str, Any], page: Page) -> dict[str, Any]:
         "seconds": round(page.fetch_seconds + page.extract_seconds, 3),
     }
     if page.detail and not page.extracted:
-        record["detail"] = page.detail[:300]
+        record["detail"] = clean(page.detail)[:300]
     updated = {**article, "page": record}
     if page.extracted:
-        updated["content"] = page.text
+        # the page is as hostile as the feed: no control characters or lone surrogates, as the pollers store text
+        updated["content"] = clean(page.text)
         updated["text_source"] = "page"
     else:
         updated["text_source"] = "feed"

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from newswatch.core.clock import utc_iso
-from newswatch.core.text import html_to_text
+from newswatch.core.text import CONTROL_CHARS, SURROGATES, cap_bytes, clean, html_to_text
 
 SCHEMA_VERSION = 1
 # Caps in UTF-8 bytes. Their sum is ~300 kB; JSON escaping at most doubles a cleaned string (a quote or a
@@ -40,26 +39,7 @@ MAX_LANGUAGE_BYTES = 35  # the longest well-formed BCP 47 tag in practice
 # the feeds file's ordinary sizes.
 MAX_ARTICLE_BYTES = 640 * 1024
 
-# C0 and C1 control characters other than the whitespace that text collapses anyway: ESC, BEL and OSC sequences
-# in a title retitle or clear a terminal, and JSON spells each as six bytes.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # not encodable as UTF-8: the producer would raise on them
 URL_SCHEMES = ("http", "https")
-
-
-def clean(text: str) -> str:
-    """``text`` without control characters, and with lone surrogates replaced by U+FFFD."""
-    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))
-
-
-def cap_bytes(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` UTF-8 bytes, on a character boundary."""
-    if len(text) * 4 <= limit:  # no character takes more than four bytes
-        return text
-    raw = text.encode("utf-8", "surrogatepass")
-    if len(raw) <= limit:
-        return text
-    return raw[:limit].decode("utf-8", "ignore")
 
 
 # Markup read per field: eight times the field's cap in characters. Text needs far fewer (tags are a fraction of
@@ -85,7 +65,7 @@ def safe_url(link: Any) -> str | None:
     link = link.strip()
     if not link or len(link.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES:
         return None
-    if any(ch.isspace() or _CONTROL.match(ch) or _SURROGATE.match(ch) for ch in link):
+    if any(ch.isspace() or CONTROL_CHARS.match(ch) or SURROGATES.match(ch) for ch in link):
         return None
     try:
         parts = urlsplit(link)
