@@ -265,9 +265,19 @@ def check_addresses(host: str, port: int, addresses: list[str], limits: FetchLim
 
 def check_scheme(url: str) -> None:
     """Refuse a URL that is not http(s) with a host: what a redirect may lead to."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchRefused("bad_redirect", f"refused to follow a redirect to '{url[:200]}' (only http/https)")
+    _http_parts(url)
+
+
+def _http_parts(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of an http(s) URL; ``FetchRefused("bad_redirect")`` for anything else."""
+    try:
+        parts = urlsplit(url)
+        scheme, host, port = parts.scheme, parts.hostname, parts.port  # .port raises unless a number in range
+    except ValueError:  # "http://[": not a URL at all
+        scheme, host, port = "", None, None
+    if scheme not in ("http", "https") or not host:
+        raise FetchRefused("bad_redirect", f"refused '{url[:200]}': only http(s) URLs with a host are fetched")
+    return scheme, host, _port(scheme, port)
 
 
 async def check_target(url: str, limits: FetchLimits) -> None:
@@ -275,11 +285,9 @@ async def check_target(url: str, limits: FetchLimits) -> None:
 
     For refusing early (the full-text stage asks no robots.txt of a refused host). The connection itself is checked
     again by the client (``make_client``), on the addresses it connects to, so this look-up is not what protects.
+    Raises only ``FetchRefused``, whatever the URL.
     """
-    check_scheme(url)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = _port(parts.scheme, parts.port)
+    _, host, port = _http_parts(url)
     if limits.exempt(host, port):
         return
     try:
@@ -349,12 +357,19 @@ async def _follow(
             progress.status = response.status_code
             if response.status_code in REDIRECTS and "location" in response.headers:
                 progress.downloaded += response.num_bytes_downloaded
-                url = urljoin(url, response.headers["location"])
+                url = _redirect_target(url, response.headers["location"])
                 continue
             result = await _read(response, limits, progress)
             result.url = url
             return result
     raise FetchRefused("redirects", f"more than {limits.max_redirects} redirects")
+
+
+def _redirect_target(url: str, location: str) -> str:
+    try:
+        return urljoin(url, location)
+    except ValueError:  # e.g. an unclosed "[" in the host
+        raise FetchRefused("bad_redirect", f"refused to follow a redirect to '{location[:200]}'") from None
 
 
 async def _read(response: httpx.Response, limits: FetchLimits, progress: FetchResult) -> FetchResult:

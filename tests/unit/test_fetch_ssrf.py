@@ -242,3 +242,14 @@ def test_https_connects_to_the_checked_address_and_verifies_the_name(
     result = asyncio.run(run())
     assert result.error is None, result.detail
     assert result.body == b"<rss/>"
+
+
+@pytest.mark.parametrize("url", ["http://0:A/", "http://[::1/", "https://host:99999/", "ftp://host/", "http:///"])
+def test_a_malformed_url_is_refused_not_raised(url: str) -> None:
+    # Before: check_target raised ValueError for a bad port or bracket, which the full-text stage does not catch
+    # (a page link in a feed could crash its read); now it is the documented refusal.
+    from newswatch.core.http import FetchRefused, check_target
+
+    with pytest.raises(FetchRefused) as refused:
+        asyncio.run(check_target(url, REFUSING))
+    assert refused.value.reason == "bad_redirect"
