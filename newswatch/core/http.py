@@ -5,29 +5,28 @@ Used by the pollers (feeds), the full-text stage (article pages) and ``rules tes
 feedparser's (its urllib fetch has no size cap or async); feedparser only parses the bytes and headers handed to it.
 
 SSRF policy: a feed URL or a redirect is whatever a third party wrote, so every connection the client opens first
-resolves the host once, refuses it if any of its addresses is not public (loopback, private, link-local, CGNAT,
-reserved, multicast, or an IPv6 address that carries one of those as embedded IPv4), and then connects to one of the
-addresses it checked: there is no second DNS resolution for a rebinding server to answer differently.
+resolves the host once, refuses it if any of its addresses is not public (``core/addresses.py``: loopback, private,
+link-local, CGNAT, reserved, multicast, or an IPv6 address that carries one of those as embedded IPv4), and then
+connects to one of the addresses it checked: there is no second DNS resolution for a rebinding server to answer
+differently. Hosts listed in ``FetchLimits.private_allowed`` are exempt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
 from newswatch import __version__
+from newswatch.core.addresses import CheckedTransport, is_public, resolve
 
 if TYPE_CHECKING:
     from newswatch.core.settings import Settings
@@ -47,7 +46,7 @@ class FetchLimits:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0  # between two bytes
     max_redirects: int = MAX_REDIRECTS
-    # Refused unless listed in private_allowed: hosts with any non-public address (see is_public). Enforced by the
+    # Refused unless listed in private_allowed: hosts with any non-public address (addresses.is_public). Enforced by the
     # client that make_client builds from these limits, on every connection it opens.
     refuse_private: bool = True
     # "host" or "host:port" entries exempt from refuse_private (a local page server the operator runs on purpose)
@@ -133,71 +132,8 @@ def make_client(
         headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"},
         timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
         follow_redirects=False,
-        transport=_CheckedTransport(limits, pool),
+        transport=CheckedTransport(partial(check_addresses, limits=limits), pool),
     )
-
-
-class _CheckedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, its connection pool given ``_CheckedBackend`` to open connections with."""
-
-    def __init__(self, limits: FetchLimits, pool: httpx.Limits) -> None:
-        super().__init__(limits=pool)
-        # httpx has no parameter for httpcore's network backend (the one place that sees the host and the address
-        # it connects to), so its pool is replaced by one built the same way with ours.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=pool.max_connections,
-            max_keepalive_connections=pool.max_keepalive_connections,
-            keepalive_expiry=pool.keepalive_expiry,
-            network_backend=_CheckedBackend(limits),
-        )
-
-
-class _CheckedBackend(httpcore.AsyncNetworkBackend):
-    """Opens TCP connections the SSRF-safe way: resolve once, check, connect to a checked address.
-
-    TLS still names the host (httpcore starts it on the returned stream with the URL's host for SNI and the
-    certificate check), and so does the Host header: only the resolution is ours.
-    """
-
-    def __init__(self, limits: FetchLimits) -> None:
-        self.limits = limits
-        self.inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await resolve(host, port)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"{host} did not resolve within {timeout} s") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
-        check_addresses(host, port, addresses, self.limits)
-        failure: Exception = httpcore.ConnectError(f"{host} has no address")
-        for address in addresses:
-            try:
-                return await self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        raise failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("newswatch fetches over TCP only")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -216,43 +152,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-# IPv6 ranges that carry an IPv4 address in their last 32 bits, which is what a connection reaches (through a
-# NAT64 gateway or an IPv4 host); Python does not unwrap these itself.
-_NAT64 = ip_network("64:ff9b::/96")
-# Not public whatever Python's tables (3.11 calls them global): local-use NAT64 (RFC 8215), Teredo (its IPv4 is
-# obfuscated), deprecated site-local, documentation (RFC 9637) and SRv6 SIDs.
-_NOT_PUBLIC = tuple(ip_network(n) for n in ("64:ff9b:1::/48", "2001::/32", "fec0::/10", "3fff::/20", "5f00::/16"))
-
-
-def embedded_ipv4(ip: IPv6Address) -> IPv4Address | None:
-    """The IPv4 address ``ip`` carries: IPv4-mapped ``::ffff:a.b.c.d``, IPv4-translated ``::ffff:0:a.b.c.d``,
-    IPv4-compatible ``::a.b.c.d``, NAT64 ``64:ff9b::a.b.c.d`` or 6to4 ``2002:AABB:CCDD::``; else None."""
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    value = int(ip)
-    if value >> 32 in (0, 0xFFFF0000) or ip in _NAT64:
-        return IPv4Address(value & 0xFFFFFFFF)
-    return None
-
-
-def is_public(address: str) -> bool:
-    """True for a globally routable unicast address; False for anything else, unparsable text included."""
-    try:
-        ip = ip_address(address.split("%", 1)[0])  # a scope (fe80::1%eth0) says nothing about the address
-    except ValueError:
-        return False
-    if isinstance(ip, IPv6Address):
-        if any(ip in network for network in _NOT_PUBLIC):
-            return False
-        carried = embedded_ipv4(ip)
-        if carried is not None:
-            return carried.is_global and not carried.is_multicast
-    return ip.is_global and not ip.is_multicast
-
-
-def check_addresses(host: str, port: int, addresses: list[str], limits: FetchLimits) -> None:
+def check_addresses(host: str, port: int, addresses: list[str], *, limits: FetchLimits) -> None:
     """Raise ``FetchRefused("private_address")`` when any of ``host``'s addresses is not public, unless the
     limits do not refuse private addresses or exempt the host."""
     if limits.exempt(host.lower(), port):
@@ -294,23 +194,11 @@ async def check_target(url: str, limits: FetchLimits) -> None:
         addresses = await resolve(host, port)
     except (OSError, UnicodeError) as exc:
         raise FetchRefused("connection", f"cannot resolve {host[:200]}: {exc}") from None
-    check_addresses(host, port, addresses, limits)
+    check_addresses(host, port, addresses, limits=limits)
 
 
 def _port(scheme: str, port: int | None) -> int:
     return port or (443 if scheme == "https" else 80)
-
-
-async def resolve(host: str, port: int) -> list[str]:
-    """``host``'s addresses, in the resolver's order: one DNS look-up (none for an IP literal)."""
-    try:
-        ip_address(host.split("%", 1)[0])
-    except ValueError:
-        pass
-    else:
-        return [host]
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 async def fetch_http(

@@ -17,7 +17,8 @@ from typing import Any
 import httpcore
 import pytest
 
-from newswatch.core.http import FetchLimits, FetchResult, fetch_http, is_public, make_client, poller_limits
+from newswatch.core.addresses import is_public
+from newswatch.core.http import FetchLimits, FetchResult, fetch_http, make_client, poller_limits
 from newswatch.core.settings import Settings
 from newswatch.local.feedserver import FeedServer, Route
 

@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newswatch.core import http
-from newswatch.core.http import FetchLimits, FetchRefused, check_scheme, check_target, is_public
+from newswatch.core.addresses import is_public
+from newswatch.core.http import FetchLimits, FetchRefused, check_scheme, check_target
 
 pytestmark = pytest.mark.fuzz
 
