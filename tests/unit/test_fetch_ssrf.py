@@ -96,7 +96,8 @@ def test_loopback_feeds_are_refused_by_default_and_never_connected_to(server: Fe
     result = fetch(server.url("/feed"), FetchLimits())
     assert result.error == "private_address"
     assert server.hits["/feed"] == 0
-    assert Settings().poller_refuse_private and poller_limits(Settings()).refuse_private
+    assert Settings.model_fields["poller_refuse_private"].default is True  # what the pollers run with
+    assert poller_limits(Settings(poller_refuse_private=True)).refuse_private
 
 
 def test_the_allowance_lets_exactly_the_listed_server_through(server: FeedServer) -> None:
@@ -254,3 +255,20 @@ def test_a_malformed_url_is_refused_not_raised(url: str) -> None:
     with pytest.raises(FetchRefused) as refused:
         asyncio.run(check_target(url, REFUSING))
     assert refused.value.reason == "bad_redirect"
+
+
+def test_the_bundled_samples_poll_with_the_refusal_on() -> None:
+    # The refusal is on by default; `make run`'s sample feeds are local files (not network fetches), so they need
+    # no allowance. Broken, `make run` would show no alerts and `feeds status` private_address for every feed.
+    from newswatch.core.settings import shipped
+    from newswatch.poller.config import load_feeds
+    from newswatch.poller.run import Poller, PollerOptions
+
+    class Sink:
+        async def send_all(self, articles: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+            return [a["id"] for a in articles], []
+
+    limits = poller_limits(Settings(poller_refuse_private=True, poller_private_allowed=""))
+    poller = Poller(load_feeds(shipped("feeds.yaml")), Sink(), options=PollerOptions(limits=limits))  # type: ignore[arg-type]
+    outcomes = asyncio.run(poller.poll_once())
+    assert outcomes and all(o.error is None and o.new > 0 for o in outcomes), outcomes
