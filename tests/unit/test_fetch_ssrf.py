@@ -272,3 +272,12 @@ def test_the_bundled_samples_poll_with_the_refusal_on() -> None:
     poller = Poller(load_feeds(shipped("feeds.yaml")), Sink(), options=PollerOptions(limits=limits))  # type: ignore[arg-type]
     outcomes = asyncio.run(poller.poll_once())
     assert outcomes and all(o.error is None and o.new > 0 for o in outcomes), outcomes
+
+
+@pytest.mark.parametrize(
+    "url", ["http://2130706433/", "http://0x7f000001/", "http://127.1/", "http://0/", "http://[::]/", "http://[::1]/"]
+)
+def test_loopback_spelt_otherwise_is_refused(url: str, connects: list[str]) -> None:
+    # Odd spellings of loopback resolve to it; the check judges what the resolver answers, not the spelling.
+    assert fetch(url, REFUSING).error == "private_address"
+    assert connects == []
