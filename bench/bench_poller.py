@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import CollectorRegistry  # noqa: E402
 
+from newswatch.core.http import FetchLimits  # noqa: E402
 from newswatch.core.kafka import ensure_topics  # noqa: E402
 from newswatch.core.settings import get_settings  # noqa: E402
 from newswatch.local.feedserver import FeedServer, Route  # noqa: E402
@@ -77,7 +78,9 @@ def main() -> None:
     config = FeedsConfig.model_validate(
         {"feeds": [{"id": f"feed-{i}", "url": f"http://127.0.0.1:{port}/feed/{i}"} for i in range(args.feeds)]}
     )
-    options = PollerOptions(concurrency=args.concurrency)
+    # the feed server is on loopback, which pollers refuse unless it is allowed
+    limits = FetchLimits(private_allowed=frozenset({f"127.0.0.1:{port}"}))
+    options = PollerOptions(limits=limits, concurrency=args.concurrency)
 
     bootstrap = get_settings().kafka_bootstrap
     topic = f"bench-articles-{uuid.uuid4().hex[:8]}"

@@ -141,7 +141,7 @@ class PageReader:
         options = self.options
         try:  # before robots.txt: a refused target must not be asked for its robots.txt either
             await asyncio.wait_for(
-                check_target(url, options.limits.refuse_private, options.limits.private_allowed),
+                check_target(url, options.limits),
                 timeout=options.limits.connect_timeout,
             )
         except FetchRefused as exc:

@@ -64,16 +64,38 @@ def check(rules: RulesOption = None) -> None:
 
 
 def _fetch(url: str) -> dict[str, Any]:
-    import httpx
+    """The page at ``url`` as an article, fetched through the pollers' limits (size cap after decompression,
+    deadline, every redirect checked, private addresses refused unless NEWSWATCH_POLLER_PRIVATE_ALLOWED lists them)."""
+    import asyncio
 
+    from newswatch.core.http import FetchResult, fetch_http, make_client, poller_limits
     from newswatch.core.text import html_to_text
 
+    if not url.startswith(("http://", "https://")):
+        fail(f"--url takes an http:// or https:// URL, not '{url[:200]}'")
+    limits = poller_limits(get_settings())
+
+    async def fetch() -> FetchResult:
+        async with make_client(limits, max_connections=1, accept="text/html, */*;q=0.5") as client:
+            return await fetch_http(client, url, limits=limits)
+
+    result = asyncio.run(fetch())
+    if not result.ok:
+        fail(f"cannot fetch {url}: {result.outcome}: {result.detail}")
+    return {"id": url, "title": "", "content": html_to_text(_decoded(result.body, result.headers))}
+
+
+def _decoded(body: bytes, headers: dict[str, str]) -> str:
+    """``body`` as text in the charset its Content-Type names (UTF-8 when none or unknown), never failing."""
+    from email.message import Message
+
+    message = Message()
+    message["content-type"] = headers.get("content-type", "")
+    charset = message.get_content_charset() or "utf-8"
     try:
-        response = httpx.get(url, timeout=20, follow_redirects=True, headers={"User-Agent": "newswatch rules test"})
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        fail(f"cannot fetch {url}: {exc}")
-    return {"id": url, "title": "", "content": html_to_text(response.text)}
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
 
 
 @rules_app.command("test")

@@ -30,7 +30,7 @@ def poll(
     shard: Annotated[str, typer.Option(help="This poller's share of the feeds, i/n (i from 0); see README.")] = "0/1",
 ) -> None:
     """Poll the feeds and produce each new item to the articles topic (a service unless --once)."""
-    from newswatch.core.http import FetchLimits
+    from newswatch.core.http import poller_limits
     from newswatch.core.kafka import KafkaUnavailable, ensure_service_topics
     from newswatch.core.settings import get_settings
     from newswatch.core.yamlconf import ConfigError
@@ -65,7 +65,7 @@ def poll(
     except (ConfigError, KafkaUnavailable, ValueError) as exc:
         fail(str(exc))
     options = PollerOptions(
-        limits=FetchLimits(max_bytes=settings.poller_max_bytes, refuse_private=settings.poller_refuse_private),
+        limits=poller_limits(settings),
         concurrency=settings.poller_concurrency,
         state_topic=settings.feed_state_topic,
         shard=share,

@@ -1,25 +1,35 @@
 """Fetch one URL's bytes from the open web: async HTTP with conditional GET, timeouts, a whole-fetch deadline, a
-size cap in bytes, bounded redirects that may only lead to http(s), and (optionally) no private-network targets.
+size cap in bytes, bounded redirects that may only lead to http(s), and no private-network targets unless allowed.
 
-Used by the pollers (feeds) and the full-text stage (article pages). Fetching is ours, not feedparser's (its urllib
-fetch has no size cap or async); feedparser only parses the bytes and headers handed to it.
+Used by the pollers (feeds), the full-text stage (article pages) and ``rules test --url``. Fetching is ours, not
+feedparser's (its urllib fetch has no size cap or async); feedparser only parses the bytes and headers handed to it.
+
+SSRF policy: a feed URL or a redirect is whatever a third party wrote, so every connection the client opens first
+resolves the host once, refuses it if any of its addresses is not public (``core/addresses.py``: loopback, private,
+link-local, CGNAT, reserved, multicast, or an IPv6 address that carries one of those as embedded IPv4), and then
+connects to one of the addresses it checked: there is no second DNS resolution for a rebinding server to answer
+differently. Hosts listed in ``FetchLimits.private_allowed`` are exempt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
 import zlib
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from newswatch import __version__
+from newswatch.core.addresses import CheckedTransport, is_public, resolve
+
+if TYPE_CHECKING:
+    from newswatch.core.settings import Settings
 
 USER_AGENT = f"newswatch/{__version__} (+https://github.com/newswatch/newswatch; feed monitor)"
 MAX_BYTES = 10 * 1024 * 1024
@@ -36,9 +46,29 @@ class FetchLimits:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0  # between two bytes
     max_redirects: int = MAX_REDIRECTS
-    refuse_private: bool = False
+    # Refused unless listed in private_allowed: hosts with any non-public address (addresses.is_public). Enforced by the
+    # client that make_client builds from these limits, on every connection it opens.
+    refuse_private: bool = True
     # "host" or "host:port" entries exempt from refuse_private (a local page server the operator runs on purpose)
     private_allowed: frozenset[str] = frozenset()
+
+    def exempt(self, host: str, port: int) -> bool:
+        """True when ``host`` (at ``port``) may be reached whatever its addresses."""
+        return not self.refuse_private or host in self.private_allowed or f"{host}:{port}" in self.private_allowed
+
+
+def allowed_hosts(setting: str) -> frozenset[str]:
+    """A ``private_allowed`` set from a comma-separated setting ("host" or "host:port" entries)."""
+    return frozenset(entry.strip().lower() for entry in setting.split(",") if entry.strip())
+
+
+def poller_limits(settings: Settings) -> FetchLimits:
+    """The pollers' fetch limits, from the settings; ``rules test --url`` fetches through the same."""
+    return FetchLimits(
+        max_bytes=settings.poller_max_bytes,
+        refuse_private=settings.poller_refuse_private,
+        private_allowed=allowed_hosts(settings.poller_private_allowed),
+    )
 
 
 @dataclass
@@ -90,16 +120,19 @@ def make_client(
     user_agent: str = USER_AGENT,
     accept: str = FEED_TYPES,
 ) -> httpx.AsyncClient:
-    """The shared HTTP client: gzip/deflate accepted, a descriptive User-Agent, timeouts.
+    """The shared HTTP client: gzip/deflate accepted, a descriptive User-Agent, timeouts, and every connection it
+    opens checked against the private-address policy of ``limits`` (module docstring).
 
-    Redirects are followed by ``fetch_http`` itself, one hop at a time, so each target is checked.
+    Redirects are followed by ``fetch_http`` itself, one hop at a time, so each target is checked. The client
+    connects directly: ``HTTP(S)_PROXY`` variables are not used, since a proxy would resolve the names itself.
     """
     limits = limits or FetchLimits()
+    pool = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"},
         timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        transport=CheckedTransport(partial(check_addresses, limits=limits), pool),
     )
 
 
@@ -119,46 +152,53 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+def check_addresses(host: str, port: int, addresses: list[str], *, limits: FetchLimits) -> None:
+    """Raise ``FetchRefused("private_address")`` when any of ``host``'s addresses is not public, unless the
+    limits do not refuse private addresses or exempt the host."""
+    if limits.exempt(host.lower(), port):
+        return
+    refused = [a for a in addresses if not is_public(a)]
+    if refused:
+        what = host[:200] if refused[0] == host else f"{host[:200]} resolves to {refused[0]}, which"
+        raise FetchRefused("private_address", f"{what} is not a public address; refused")
 
 
-async def check_target(url: str, refuse_private: bool, allowed: frozenset[str] = frozenset()) -> None:
-    """Refuse a URL that is not http(s), or (when asked) one whose host resolves to a non-public address.
+def check_scheme(url: str) -> None:
+    """Refuse a URL that is not http(s) with a host: what a redirect may lead to."""
+    _http_parts(url)
 
-    The name is resolved here and again by httpx when it connects; a DNS server answering differently the
-    second time could still slip through, so this is a guard against mistakes and casual SSRF, not a firewall.
+
+def _http_parts(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of an http(s) URL; ``FetchRefused("bad_redirect")`` for anything else."""
+    try:
+        parts = urlsplit(url)
+        scheme, host, port = parts.scheme, parts.hostname, parts.port  # .port raises unless a number in range
+    except ValueError:  # "http://[": not a URL at all
+        scheme, host, port = "", None, None
+    if scheme not in ("http", "https") or not host:
+        raise FetchRefused("bad_redirect", f"refused '{url[:200]}': only http(s) URLs with a host are fetched")
+    return scheme, host, _port(scheme, port)
+
+
+async def check_target(url: str, limits: FetchLimits) -> None:
+    """Refuse a URL that is not http(s), or whose host resolves to a non-public address unless ``limits`` allow it.
+
+    For refusing early (the full-text stage asks no robots.txt of a refused host). The connection itself is checked
+    again by the client (``make_client``), on the addresses it connects to, so this look-up is not what protects.
+    Raises only ``FetchRefused``, whatever the URL.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchRefused("bad_redirect", f"refused to follow a redirect to '{url[:200]}' (only http/https)")
-    if not refuse_private:
-        return
-    host = parts.hostname
-    if host in allowed or f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}" in allowed:
+    _, host, port = _http_parts(url)
+    if limits.exempt(host, port):
         return
     try:
-        addresses = [host] if _literal_ip(host) else await _resolve(host, parts.port)
-    except OSError as exc:
-        raise FetchRefused("connection", f"cannot resolve {host}: {exc}") from None
-    if any(_is_private(a) for a in addresses):
-        raise FetchRefused("private_address", f"{host} resolves to a private or local address; refused by setting")
+        addresses = await resolve(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise FetchRefused("connection", f"cannot resolve {host[:200]}: {exc}") from None
+    check_addresses(host, port, addresses, limits=limits)
 
 
-def _literal_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return False
-    return True
-
-
-async def _resolve(host: str, port: int | None) -> list[str]:
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
+def _port(scheme: str, port: int | None) -> int:
+    return port or (443 if scheme == "https" else 80)
 
 
 async def fetch_http(
@@ -169,7 +209,10 @@ async def fetch_http(
     last_modified: str | None = None,
     limits: FetchLimits | None = None,
 ) -> FetchResult:
-    """GET ``url`` conditionally; every failure becomes a FetchResult with a reason, never an exception."""
+    """GET ``url`` conditionally; every failure becomes a FetchResult with a reason, never an exception.
+
+    ``client`` is one ``make_client`` built: the private-address policy is enforced where it connects.
+    """
     limits = limits or FetchLimits()
     headers = {}
     if etag:
@@ -197,17 +240,24 @@ async def _follow(
     client: httpx.AsyncClient, url: str, headers: dict[str, str], limits: FetchLimits, progress: FetchResult
 ) -> FetchResult:
     for _hop in range(limits.max_redirects + 1):
-        await check_target(url, limits.refuse_private, limits.private_allowed)
+        check_scheme(url)  # the address is checked by the client when it connects
         async with client.stream("GET", url, headers=headers) as response:
             progress.status = response.status_code
             if response.status_code in REDIRECTS and "location" in response.headers:
                 progress.downloaded += response.num_bytes_downloaded
-                url = urljoin(url, response.headers["location"])
+                url = _redirect_target(url, response.headers["location"])
                 continue
             result = await _read(response, limits, progress)
             result.url = url
             return result
     raise FetchRefused("redirects", f"more than {limits.max_redirects} redirects")
+
+
+def _redirect_target(url: str, location: str) -> str:
+    try:
+        return urljoin(url, location)
+    except ValueError:  # e.g. an unclosed "[" in the host
+        raise FetchRefused("bad_redirect", f"refused to follow a redirect to '{location[:200]}'") from None
 
 
 async def _read(response: httpx.Response, limits: FetchLimits, progress: FetchResult) -> FetchResult:

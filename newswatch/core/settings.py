@@ -88,7 +88,11 @@ class Settings(BaseSettings):
     poller_metrics_host: str = "127.0.0.1"
     poller_concurrency: int = 20
     poller_max_bytes: int = 10 * 1024 * 1024
-    poller_refuse_private: bool = False
+    # Feeds and their redirects are third parties' URLs: hosts with a private, loopback, link-local or reserved
+    # address are refused unless listed here ("host" or "host:port", comma-separated), e.g. an intranet feed.
+    # Local file paths in the feeds file are not fetched over the network and need no entry.
+    poller_refuse_private: bool = True
+    poller_private_allowed: str = ""
     poller_user_agent: str = ""  # empty: newswatch's own, naming the tool (core/http.py USER_AGENT)
     poller_max_items_per_poll: int = 200  # new articles one feed produces per poll; the rest on the next polls
     # The full-text stage (`newswatch fulltext`, docs/fulltext.md): items whose feed gives only a teaser go to

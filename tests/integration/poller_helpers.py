@@ -11,6 +11,7 @@ from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from newswatch.core.http import FetchLimits
+from newswatch.local.feedserver import FeedServer
 from newswatch.poller.config import FeedsConfig
 from newswatch.poller.metrics import PollerMetrics
 from newswatch.poller.produce import ArticleSink, make_producer
@@ -21,6 +22,12 @@ from newswatch.poller.statestore import ensure_state_topic, read_states
 def feeds_config(urls: dict[str, str], interval: float = 300.0) -> FeedsConfig:
     """A FeedsConfig of ``{feed id: url}``, validated like the YAML file would be."""
     return FeedsConfig.model_validate({"feeds": [{"id": k, "url": v, "interval": interval} for k, v in urls.items()]})
+
+
+def allowing(server: FeedServer, **changes: Any) -> FetchLimits:
+    """Fetch limits (the defaults, or ``changes``) that let the pollers reach this test's local feed server, and
+    only it, past the refusal of private addresses."""
+    return FetchLimits(private_allowed=frozenset({f"127.0.0.1:{server.port}"}), **changes)
 
 
 def state_topic(bootstrap: str) -> str:

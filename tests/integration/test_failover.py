@@ -158,7 +158,8 @@ def test_killing_the_leader_of_articles_mid_stream_loses_no_alert(
         worker = start_worker(env, logs[0])
         watch = AlertWatch(bootstrap, topics.alerts)
         feeds.started = time.monotonic()
-        poller = start_poller(env, logs[1])
+        # the feed server is on loopback, which pollers refuse unless it is allowed
+        poller = start_poller({**env, "NEWSWATCH_POLLER_PRIVATE_ALLOWED": f"127.0.0.1:{server.port}"}, logs[1])
         try:
             wait_for(lambda: produced(bootstrap, topics.articles) >= 2_000, 180, "2,000 articles", logs)
             victim = leader(bootstrap, topics.articles, 0)

@@ -13,7 +13,7 @@ from newswatch.local.feedserver import FeedServer, Route
 from newswatch.local.storypages import first_sentence, story_page, teaser_feed
 from tests.conftest import Topics
 from tests.integration.fulltext_helpers import local_options, produce, run_stage, sample, teasers_topic, templates
-from tests.integration.poller_helpers import feeds_config, run_poller, topic_messages, topic_values
+from tests.integration.poller_helpers import allowing, feeds_config, run_poller, topic_messages, topic_values
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ def test_a_summary_only_feed_reaches_articles_with_the_pages_whole_text(
     )
     config.feeds[2].fulltext = "never"
     teasers = teasers_topic(kafka_bootstrap, topics.articles)
-    run_poller(config, kafka_bootstrap, topics.articles, None, teasers=teasers)
+    run_poller(config, kafka_bootstrap, topics.articles, None, teasers=teasers, limits=allowing(server))
     metrics, _ = run_stage(kafka_bootstrap, teasers, topics.articles, 2, local_options(server))
 
     articles = {

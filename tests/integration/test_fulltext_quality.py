@@ -20,7 +20,7 @@ from newswatch.matcher.evaluate import EVENTS, classify, load_labels, score
 from newswatch.matcher.load import load_rules
 from tests.conftest import FIXTURES, ROOT, Topics
 from tests.integration.fulltext_helpers import local_options, run_stage, teasers_topic, templates
-from tests.integration.poller_helpers import feeds_config, run_poller, topic_messages
+from tests.integration.poller_helpers import allowing, feeds_config, run_poller, topic_messages
 
 pytestmark = pytest.mark.integration
 
@@ -68,10 +68,10 @@ def check_quality(kafka_bootstrap: str, topics: Topics, shared_data: Path, every
         config = feeds_config(feeds)
 
         never = topics.articles
-        run_poller(config, kafka_bootstrap, never, None, teasers=None)  # fulltext: never
+        run_poller(config, kafka_bootstrap, never, None, teasers=None, limits=allowing(server))  # fulltext: never
         auto = f"{topics.articles}-auto"
         teasers = teasers_topic(kafka_bootstrap, auto)
-        run_poller(config, kafka_bootstrap, auto, None, teasers=teasers)
+        run_poller(config, kafka_bootstrap, auto, None, teasers=teasers, limits=allowing(server))
         _metrics, took = run_stage(
             kafka_bootstrap, teasers, auto, len(rows), local_options(server), timeout=900, in_flight=16
         )

@@ -64,6 +64,7 @@ def test_prometheus_scrapes_the_worker_and_every_dashboard_query_returns_data(
         NEWSWATCH_FULLTEXT_ENABLED="true",
         NEWSWATCH_FULLTEXT_METRICS_PORT=str(fulltext_port),
         NEWSWATCH_FULLTEXT_PRIVATE_ALLOWED=f"127.0.0.1:{pages.port}",
+        NEWSWATCH_POLLER_PRIVATE_ALLOWED=f"127.0.0.1:{pages.port}",
     )
     fulltext = start_fulltext(env, tmp_path / "fulltext.log")
     worker = start_worker(env, tmp_path / "worker.log")

@@ -16,7 +16,7 @@ from newswatch.core.http import FetchLimits
 from newswatch.local.feedserver import FeedServer, Route
 from newswatch.poller.metrics import PollerMetrics
 from tests.conftest import Topics
-from tests.integration.poller_helpers import feeds_config, run_poller, topic_messages
+from tests.integration.poller_helpers import allowing, feeds_config, run_poller, topic_messages
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,7 @@ def test_hostile_feeds_get_a_reason_each_and_memory_stays_bounded(
 ) -> None:
     config = feeds_config({path.strip("/"): server.url(path) for path in server.routes})
     # Generous for a loaded 2-core CI machine (tracemalloc slows every fetch); the trickle is still cut by it.
-    limits = FetchLimits(max_bytes=LIMIT, deadline=12.0, read_timeout=4.0)
+    limits = allowing(server, max_bytes=LIMIT, deadline=12.0, read_timeout=4.0)
     metrics = PollerMetrics(CollectorRegistry())
     tracemalloc.start()
     try:
@@ -102,14 +102,14 @@ def test_hostile_feeds_get_a_reason_each_and_memory_stays_bounded(
 def test_retry_after_and_back_off_set_the_next_poll(server: FeedServer) -> None:
     import asyncio
 
-    from newswatch.poller.run import Poller
+    from newswatch.poller.run import Poller, PollerOptions
 
     class NoSink:
         async def send_all(self, articles: list) -> tuple[list, list]:
             return [a["id"] for a in articles], []
 
     config = feeds_config({"busy": server.url("/busy"), "error": server.url("/error")}, interval=10)
-    poller = Poller(config, NoSink())  # type: ignore[arg-type]
+    poller = Poller(config, NoSink(), options=PollerOptions(limits=allowing(server)))  # type: ignore[arg-type]
     before = time.time()
     for _ in range(3):
         asyncio.run(poller.poll_once())
@@ -125,7 +125,7 @@ def test_a_failure_is_logged_once_per_change_of_state(
     server.routes["/flaky"] = Route(status=500)
     metrics = PollerMetrics(CollectorRegistry())
     with caplog.at_level(logging.INFO, logger="newswatch.poller.run"):
-        run_poller(config, kafka_bootstrap, topics.articles, None, polls=3, metrics=metrics)
+        run_poller(config, kafka_bootstrap, topics.articles, None, polls=3, metrics=metrics, limits=allowing(server))
     failing = [r.getMessage() for r in caplog.records if "failing" in r.getMessage()]
     assert len(failing) == 1 and "http_500" in failing[0]
     assert (

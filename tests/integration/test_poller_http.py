@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from newswatch.local.feedserver import FeedServer, Route
 from newswatch.poller.metrics import PollerMetrics
 from tests.conftest import Topics
-from tests.integration.poller_helpers import feeds_config, run_poller, state_topic, topic_messages
+from tests.integration.poller_helpers import allowing, feeds_config, run_poller, state_topic, topic_messages
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +41,9 @@ def test_real_feeds_are_produced_exactly_once_across_polls_and_a_restart(
     config = feeds_config(urls)
     states = state_topic(kafka_bootstrap)
 
-    first = run_poller(config, kafka_bootstrap, topics.articles, states, polls=2)
-    restarted = run_poller(config, kafka_bootstrap, topics.articles, states)  # a new process reading feed-state
+    limits = allowing(server)
+    first = run_poller(config, kafka_bootstrap, topics.articles, states, polls=2, limits=limits)
+    restarted = run_poller(config, kafka_bootstrap, topics.articles, states, limits=limits)  # a new process
 
     assert all(o.error is None for poll in first + restarted for o in poll)
     new_per_poll = [sum(o.new for o in poll) for poll in [*first, *restarted]]
@@ -61,9 +62,9 @@ def test_kyiv_independent_second_snapshot_yields_exactly_its_five_new_items(
     config = feeds_config({"kyiv": server.url("/kyiv")})
     states = state_topic(kafka_bootstrap)
 
-    [[first]] = run_poller(config, kafka_bootstrap, topics.articles, states)
+    [[first]] = run_poller(config, kafka_bootstrap, topics.articles, states, limits=allowing(server))
     server.routes["/kyiv"] = Route(body=(feeds / KYIV_NEW).read_bytes(), etag='"v2"')
-    [[second]] = run_poller(config, kafka_bootstrap, topics.articles, states)
+    [[second]] = run_poller(config, kafka_bootstrap, topics.articles, states, limits=allowing(server))
 
     assert (first.new, second.new) == (20, 5)
     assert server.conditional["/kyiv"] == 1  # the second poll sent the first poll's ETag
@@ -81,7 +82,9 @@ def test_not_modified_costs_no_messages(
     metrics = PollerMetrics(CollectorRegistry())
     config = feeds_config({k: server.url(f"/{k}") for k in ("etag", "lastmod", "always-304")})
 
-    polls = run_poller(config, kafka_bootstrap, topics.articles, None, metrics=metrics, polls=3)
+    polls = run_poller(
+        config, kafka_bootstrap, topics.articles, None, metrics=metrics, polls=3, limits=allowing(server)
+    )
 
     outcomes = {o.feed_id: [] for o in polls[0]}
     for poll in polls:
@@ -111,7 +114,9 @@ def test_every_feedparser_corpus_file_goes_through_while_real_feeds_keep_being_p
         urls[name] = server.url(f"/{name}")
     metrics = PollerMetrics(CollectorRegistry())
 
-    [outcomes] = run_poller(feeds_config(urls), kafka_bootstrap, topics.articles, None, metrics=metrics)
+    [outcomes] = run_poller(
+        feeds_config(urls), kafka_bootstrap, topics.articles, None, metrics=metrics, limits=allowing(server)
+    )
 
     reasons = Counter(o.error for o in outcomes)
     assert "internal" not in reasons, [o for o in outcomes if o.error == "internal"][:5]

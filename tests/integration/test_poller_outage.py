@@ -25,7 +25,7 @@ from newswatch.poller.run import Poller, PollerOptions
 from newswatch.poller.statestore import ensure_state_topic
 from tests.conftest import KAFKA_LIBS
 from tests.integration.helpers import free_port
-from tests.integration.poller_helpers import feeds_config, topic_messages
+from tests.integration.poller_helpers import allowing, feeds_config, topic_messages
 
 # ~50 s (broker start, 30 s outage, restart): under a minute, so it stays in `make test`
 pytestmark = pytest.mark.integration
@@ -78,7 +78,8 @@ def test_a_broker_outage_of_30_s_loses_no_article(private_kafka: LocalKafka) -> 
         server.routes["/live"] = Route(body=rss(10))
         config = feeds_config({"live": server.url("/live")}, interval=1.0)
         sink = ArticleSink(make_producer(bootstrap), "articles", metrics)
-        poller = Poller(config, sink, options=PollerOptions(state_topic="feed-state"), metrics=metrics)
+        options = PollerOptions(state_topic="feed-state", limits=allowing(server))
+        poller = Poller(config, sink, options=options, metrics=metrics)
         loop = asyncio.new_event_loop()
         stop = asyncio.Event()
         thread = threading.Thread(target=lambda: loop.run_until_complete(poller.run_forever(stop)), daemon=True)

@@ -112,6 +112,7 @@ def run_end_to_end(kafka: SecuredKafka, security: dict[str, str], name: str, tmp
         NEWSWATCH_FULLTEXT_ENABLED="true",
         NEWSWATCH_FULLTEXT_METRICS_PORT=str(free_port()),
         NEWSWATCH_FULLTEXT_PRIVATE_ALLOWED=f"127.0.0.1:{pages.port}",
+        NEWSWATCH_POLLER_PRIVATE_ALLOWED=f"127.0.0.1:{pages.port}",
         **security,
     )
     fulltext = start_fulltext(env, tmp_path / "fulltext.log")
