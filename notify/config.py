@@ -81,6 +81,12 @@ class WebhookSink(_Sink):
     secret: SecretStr | None = Field(default=None, exclude=True)
     template_text: str | None = Field(default=None, exclude=True)
 
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, value: dict[str, str]) -> dict[str, str]:
+        # lower-case, so that one given as Content-Type cannot ride beside ours as a second header
+        return {name.lower(): text for name, text in value.items()}
+
     @field_validator("secret_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:

@@ -94,6 +94,22 @@ class Deliverer:
         self.sleep = sleep
         self.rand = rand
 
+    async def _try(self, endpoint: Endpoint, breaker: CircuitBreaker, alert: Mapping[str, Any], raw: bytes) -> Outcome:
+        """One try through the breaker: an answer that is not worth retrying (a 400) still shows the endpoint is up;
+        a try that sent nothing (a template that failed, a cancellation) leaves the breaker as it was."""
+        try:
+            outcome = await endpoint.deliver_once(self.client, alert, raw)
+        except BaseException:
+            breaker.released()
+            raise
+        if outcome.delivered or (not outcome.retry and outcome.reason.startswith("http_")):
+            breaker.succeeded()
+        elif outcome.retry:
+            breaker.failed()
+        else:
+            breaker.released()
+        return outcome
+
     async def deliver(self, name: str, alert: Mapping[str, Any], raw: bytes, read_at: float) -> Result:
         """Try until delivered, a hopeless answer, or the sink's last try; ``read_at``: when the alert was read
         (``time.monotonic()``), the start of the latency measured."""
@@ -110,12 +126,8 @@ class Deliverer:
             if attempt > 1:
                 self.metrics.retried.labels(name).inc()
             if breaker.allow():
-                outcome = await endpoint.deliver_once(self.client, alert, raw)
+                outcome = await self._try(endpoint, breaker, alert, raw)
                 last_sent = outcome.reason
-                if outcome.delivered:
-                    breaker.succeeded()
-                elif outcome.retry:  # a hopeless answer (a 400, a template) says nothing of the endpoint's health
-                    breaker.failed()
             else:
                 outcome = Outcome(False, "circuit_open", retry=True, detail=f"last error: {last_sent}")
             self.metrics.circuit_open.labels(name).set(1 if breaker.is_open else 0)

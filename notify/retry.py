@@ -67,6 +67,11 @@ class CircuitBreaker:
         """A request succeeded: the circuit closes."""
         self.failures, self.opened_at, self.probing = 0, None, False
 
+    def released(self) -> None:
+        """A try let through made no request after all (its body could not be built, it was cancelled): the probe,
+        if it was one, goes to the next caller."""
+        self.probing = False
+
     def failed(self) -> None:
         """A request failed: a failed probe, or the ``failures``-th failure in a row, opens the circuit."""
         self.failures += 1

@@ -53,3 +53,15 @@ def test_breaker_opens_after_failures_in_a_row_and_lets_one_probe_through_after_
     assert breaker.allow()
     breaker.succeeded()
     assert not breaker.is_open and breaker.allow() and breaker.allow()
+
+
+def test_a_probe_that_sent_nothing_hands_the_probe_on() -> None:
+    """A probe whose alert's template failed made no request: the next try must get to probe, or the circuit
+    would stay open for good."""
+    clock = Clock()
+    breaker = CircuitBreaker(Circuit(failures=1, cooldown=10), clock)
+    breaker.failed()
+    clock.now = 10
+    assert breaker.allow()
+    breaker.released()
+    assert breaker.allow()

@@ -210,3 +210,33 @@ def test_the_secret_and_the_url_never_show_in_the_sinks_repr() -> None:
     assert isinstance(hook, WebhookSink)
     text = repr(Webhook("hook", hook)) + repr(hook)
     assert SECRET not in text and "secret-token" not in repr(Webhook("hook", hook))
+
+
+def test_a_4xx_answer_to_the_probe_closes_the_circuit() -> None:
+    """The endpoint answered: it is up (the 400 is this alert's problem), so the next alert is sent."""
+
+    async def scenario() -> None:
+        async with receiver(lambda n: 503 if n == 1 else 400) as got:
+            cfg = config(got.url + "/hook", retry={"attempts": 1}, circuit={"failures": 1, "cooldown": 10})
+            metrics = NotifyMetrics(CollectorRegistry())
+            now = [0.0]
+            sinks = Sinks(metrics, lambda: now[0])
+            sinks.update(cfg)
+            async with httpx.AsyncClient() as client:
+                deliverer = Deliverer(sinks, client, metrics)
+                assert (await deliverer.deliver("hook", alert(), raw(alert()), 0.0)).reason == "http_503"
+                assert (await deliverer.deliver("hook", alert(), raw(alert()), 0.0)).reason == "circuit_open"
+                now[0] = 10.0
+                assert (await deliverer.deliver("hook", alert(), raw(alert()), 0.0)).reason == "http_400"
+                assert not sinks.breakers["hook"].is_open
+            assert len(got.requests) == 2
+
+    asyncio.run(scenario())
+
+
+def test_configured_headers_cannot_duplicate_ours() -> None:
+    hook = config("http://127.0.0.1:9/hook", headers={"Content-Type": "text/plain", "X-Team": "ops"}).sinks["hook"]
+    assert isinstance(hook, WebhookSink)
+    _, headers = Webhook("hook", hook).request(alert(), raw(alert()))
+    assert headers["content-type"] == "application/json" and headers["x-team"] == "ops"
+    assert "Content-Type" not in headers
