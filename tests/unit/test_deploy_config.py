@@ -213,3 +213,13 @@ def test_compose_publishes_nothing_beyond_localhost_and_has_no_default_password(
             assert str(port).startswith("127.0.0.1:"), f"{name}: {service} publishes {port} on every interface"
     grafana = compose["services"]["grafana"]["environment"]
     assert grafana["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GF_ADMIN_PASSWORD:?")  # compose refuses without it
+
+
+def test_the_image_copies_every_folder_the_package_is_built_from() -> None:
+    """pyproject maps each card folder into the package; one the Dockerfile leaves out fails `pip install /src`
+    (the full-text stage's folder once was)."""
+    import tomllib
+
+    mapping = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    copied = set(re.findall(r"^COPY (\S+) /src/", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
+    assert set(mapping.values()) - copied == set()
