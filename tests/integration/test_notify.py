@@ -58,7 +58,7 @@ def produce(bootstrap: str, topic: str, *docs: dict[str, Any]) -> None:
 def committed(bootstrap: str, topics: NotifyTopics) -> int | None:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        offsets = admin.list_consumer_group_offsets(topics.group)
+        offsets = admin.list_group_offsets({topics.group: None}).get(topics.group, {})
     finally:
         admin.close()
     found = offsets.get(TopicPartition(topics.alerts, 0))
