@@ -67,16 +67,20 @@ def committed(bootstrap: str, topics: NotifyTopics) -> int | None:
 
 @asynccontextmanager
 async def http_receiver(answer: Any) -> AsyncIterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
-    """A local receiver: ``answer(n, path)`` gives request n's status (from 1)."""
+    """A local receiver: ``answer(n, path)`` gives request n's status (from 1), or seconds to wait before a 200."""
     got: list[tuple[dict[str, str], bytes]] = []
 
     async def handle(request: web.Request) -> web.Response:
         got.append(({k.lower(): v for k, v in request.headers.items()}, await request.read()))
-        return web.Response(status=answer(len(got), request.path))
+        result = answer(len(got), request.path)
+        if isinstance(result, float):  # a slow receiver: answers 200 after this many seconds
+            await asyncio.sleep(result)
+            return web.Response(status=200)
+        return web.Response(status=result)
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)  # a slow answer is not waited for at the end
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -167,6 +171,34 @@ def test_a_receiver_that_always_fails_sends_the_alert_to_the_dead_letters(kafka_
     assert [(m["sink"], m["reason"], m["attempts"], m["alert"]["alert_id"]) for m in letters] == [
         ("hook", "http_500", 3, doc["alert_id"])
     ]
+    assert committed(kafka_bootstrap, topics) == 1
+
+
+def test_a_slow_receiver_is_retried_not_waited_on(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topics = topics_for(kafka_bootstrap, "webhook-slow")
+    path = tmp_path / "notify.yaml"
+
+    async def scenario() -> None:
+        async with http_receiver(lambda n, _: 30.0 if n == 1 else 200) as (url, got):
+            path.write_text(
+                webhook_file(tmp_path, url, attempts=3).read_text().replace("retry:", "timeout: 1\n    retry:")
+            )
+            async with notifier(topics, path) as stage:
+                started = time.monotonic()
+                produce(kafka_bootstrap, topics.alerts, alert())
+                await wait_for(
+                    lambda: (
+                        stage.metrics.registry.get_sample_value("newswatch_notify_delivered_total", {"sink": "hook"})
+                        == 1
+                    ),
+                    timeout=20,
+                )
+                assert time.monotonic() - started < 15  # not the receiver's 30 s
+                labels = {"sink": "hook", "reason": "timeout"}
+                assert stage.metrics.registry.get_sample_value("newswatch_notify_failed_total", labels) == 1
+            assert len(got) == 2 and got[0][0]["idempotency-key"] == got[1][0]["idempotency-key"]
+
+    asyncio.run(scenario())
     assert committed(kafka_bootstrap, topics) == 1
 
 

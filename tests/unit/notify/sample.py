@@ -97,7 +97,7 @@ async def receiver(answer: Callable[[int], int | float], path: str = "/hook") ->
 
     app = web.Application()
     app.router.add_post(path, handle)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)  # a slow answer is not waited for at the end
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
