@@ -101,6 +101,11 @@ def to_alertmanager(alert: Mapping[str, Any], sink: AlertmanagerSink, now: datet
     return body
 
 
+def request_body(alert: Mapping[str, Any], sink: AlertmanagerSink, now: datetime) -> bytes:
+    """The POST body: a list of one alert, as ASCII JSON (a lone surrogate in feed text cannot make it invalid)."""
+    return json.dumps([to_alertmanager(alert, sink, now)], ensure_ascii=True).encode("ascii")
+
+
 class Alertmanager:
     """One configured Alertmanager; ``await deliver_once(...)`` is one try."""
 
@@ -118,5 +123,5 @@ class Alertmanager:
 
     async def deliver_once(self, client: httpx.AsyncClient, alert: Mapping[str, Any], raw: bytes) -> Outcome:
         """One POST of the alert, as a list of one (what the API takes)."""
-        body = json.dumps([to_alertmanager(alert, self.config, datetime.now(UTC))], ensure_ascii=False).encode()
+        body = request_body(alert, self.config, datetime.now(UTC))
         return await post(client, self.endpoint, body, {"content-type": "application/json"}, self.config.timeout)

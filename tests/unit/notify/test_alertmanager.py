@@ -116,3 +116,11 @@ def test_amtool_accepts_the_shipped_example() -> None:
     config = ROOT / "config" / "alertmanager" / "alertmanager.yml"
     done = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_lone_surrogate_in_feed_text_still_gives_a_valid_body() -> None:
+    """JSON may carry "\\ud800"; encoded as UTF-8 it would raise and cost the alert its delivery."""
+    from newswatch.notify.alertmanager import request_body
+
+    body = request_body(alert(article={"title": "bad \ud800 title"}), sink(), NOW)
+    assert json.loads(body)[0]["annotations"]["title"] == "bad \ud800 title"
