@@ -197,12 +197,17 @@ def _resolve(config: NotifyConfig, path: Path, data: Any, environ: Mapping[str, 
         if not isinstance(sink, WebhookSink):
             continue
         where = f"{path}:{line_of(data, ['sinks', name]) or 1}: sinks.{name}"
+
+        def at(key: str, name: str = name) -> str:
+            """``file:line: sinks.<name>.<key>``, at the key's own line."""
+            return f"{path}:{line_of(data, ['sinks', name, key]) or 1}: sinks.{name}.{key}"
+
         if sink.secret_env and sink.secret_file:
             problems.append(f"{where}: give 'secret_env' or 'secret_file', not both")
         elif sink.secret_env:
             value = environ.get(sink.secret_env)
             if not value:
-                problems.append(f"{where}.secret_env: the environment variable {sink.secret_env} is not set or empty")
+                problems.append(f"{at('secret_env')}: the environment variable {sink.secret_env} is not set or empty")
             else:
                 sink.secret = SecretStr(value)
         elif sink.secret_file:
@@ -211,10 +216,10 @@ def _resolve(config: NotifyConfig, path: Path, data: Any, environ: Mapping[str, 
                 raw = secret_path.read_bytes()[: MAX_SECRET_BYTES + 1]
                 value = raw.decode("utf-8").strip()
             except (OSError, UnicodeDecodeError) as exc:
-                problems.append(f"{where}.secret_file: cannot read {secret_path}: {type(exc).__name__}")
+                problems.append(f"{at('secret_file')}: cannot read {secret_path}: {type(exc).__name__}")
             else:
                 if not value or len(raw) > MAX_SECRET_BYTES:
-                    problems.append(f"{where}.secret_file: {secret_path} is empty or over {MAX_SECRET_BYTES} bytes")
+                    problems.append(f"{at('secret_file')}: {secret_path} is empty or over {MAX_SECRET_BYTES} bytes")
                 else:
                     sink.secret = SecretStr(value)
         if sink.sign and not (sink.secret_env or sink.secret_file):
@@ -228,14 +233,14 @@ def _resolve(config: NotifyConfig, path: Path, data: Any, environ: Mapping[str, 
             try:
                 sink.template_text = template_path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
-                problems.append(f"{where}.template_file: cannot read {template_path}: {type(exc).__name__}")
+                problems.append(f"{at('template_file')}: cannot read {template_path}: {type(exc).__name__}")
         elif sink.template:
             sink.template_text = sink.template
         if sink.template_text is not None:
             try:
-                Template(sink.template_text, f"sinks.{name}")
+                Template(sink.template_text)
             except TemplateFailed as exc:
-                problems.append(f"{where}.template: {exc}")
+                problems.append(f"{at('template_file' if sink.template_file else 'template')}: {exc}")
     return problems
 
 

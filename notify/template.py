@@ -38,13 +38,13 @@ def _environment() -> SandboxedEnvironment:
 class Template:
     """A compiled template; ``render(alert, content_type)`` gives the request body."""
 
-    def __init__(self, source: str, name: str = "template") -> None:
+    def __init__(self, source: str) -> None:
         """Compile ``source``; raises TemplateFailed with the template's line on a syntax error."""
         try:
             self._template = _environment().from_string(source)
         except TemplateError as exc:
             line = getattr(exc, "lineno", None)
-            raise TemplateFailed(f"{name}: template line {line}: {exc}" if line else f"{name}: {exc}") from None
+            raise TemplateFailed(f"template line {line}: {exc}" if line else f"template: {exc}") from None
 
     def render(self, alert: Mapping[str, Any], content_type: str = "application/json") -> bytes:
         """The body for ``alert``; with a JSON content type the output must parse as JSON."""

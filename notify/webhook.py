@@ -51,7 +51,7 @@ class Webhook:
     def __init__(self, name: str, config: WebhookSink) -> None:
         self.name = name
         self.config = config
-        self.template = Template(config.template_text, name) if config.template_text is not None else None
+        self.template = Template(config.template_text) if config.template_text is not None else None
         self._secret = config.secret.get_secret_value().encode() if config.secret is not None else None
 
     def __repr__(self) -> str:  # the URL may hold a token and the secret must never reach a log

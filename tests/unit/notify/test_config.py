@@ -85,7 +85,7 @@ def test_a_webhook_without_a_secret_is_refused_unless_unsigned(tmp_path: Path) -
 
 def test_the_secret_comes_from_the_environment_and_is_never_shown(tmp_path: Path) -> None:
     path = write(tmp_path, WEBHOOK.format(extra="    secret_env: HOOK_SECRET\n"))
-    assert f"{path}:2: sinks.hook.secret_env: the environment variable HOOK_SECRET is not set" in problems(path)
+    assert f"{path}:5: sinks.hook.secret_env: the environment variable HOOK_SECRET is not set" in problems(path)
     config = load_notify(path, {"HOOK_SECRET": "s3cret-value"})
     sink = config.sinks["hook"]
     assert isinstance(sink, WebhookSink) and sink.secret is not None
@@ -112,7 +112,7 @@ def test_the_secret_file_is_read_relative_to_the_notify_file(tmp_path: Path) -> 
 def test_a_template_that_does_not_compile_is_reported_at_start(tmp_path: Path) -> None:
     path = write(tmp_path, WEBHOOK.format(extra="    sign: false\n    template: '{{ alert.rule.id '\n"))
     text = problems(path)
-    assert f"{path}:2: sinks.hook.template:" in text and "template line 1" in text
+    assert f"{path}:6: sinks.hook.template:" in text and "template line 1" in text
 
 
 def test_the_shipped_slack_template_compiles_through_a_relative_path(tmp_path: Path) -> None:
