@@ -147,3 +147,20 @@ def test_an_alert_no_route_takes_is_done_at_once(tmp_path: Path) -> None:
             assert producer.sent == [] and stage.offsets.committable() == {TP: 4}
 
     asyncio.run(scenario())
+
+
+def test_a_reload_keeps_the_breaker_of_an_unchanged_sink_and_drops_removed_ones() -> None:
+    from newswatch.notify.config import NotifyConfig
+
+    def cfg(**sinks: dict) -> NotifyConfig:
+        return NotifyConfig.model_validate({"sinks": sinks, "routes": [{"sinks": list(sinks)}]})
+
+    am = {"type": "alertmanager", "url": "http://127.0.0.1:9093"}
+    sinks = Sinks(NotifyMetrics(CollectorRegistry()))
+    sinks.update(cfg(a=am, b=am))
+    breaker_a, breaker_b = sinks.breakers["a"], sinks.breakers["b"]
+    sinks.update(cfg(a=am, b={**am, "url": "http://127.0.0.1:9094"}, c=am))
+    assert sinks.breakers["a"] is breaker_a  # an open circuit stays open across an unrelated edit
+    assert sinks.breakers["b"] is not breaker_b and sinks.endpoints["b"].config.url.endswith(":9094")
+    sinks.update(cfg(c=am))
+    assert set(sinks.endpoints) == set(sinks.breakers) == {"c"}
