@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 LAYERS = [
     ["newswatch.cli", "newswatch.__main__"],
     ["newswatch.supervise"],
-    ["newswatch.agents"],
+    ["newswatch.agents", "newswatch.notify"],  # the worker's agents, and notify: a consumer of the alert contract
     ["newswatch.streams"],
     ["newswatch.alerts"],
     ["newswatch.poller", "newswatch.fulltext", "newswatch.matcher"],  # independent of each other
@@ -37,6 +37,15 @@ FORBIDDEN = {
         *(f"newswatch.matcher.{m}" for m in ("compile", "load", "reload", "cli", "examples")),
     ],
     "newswatch": ["tests"],
+    # notify reads the alert contract (config/schemas/alert.v1.json), nothing of the worker or the stages
+    "newswatch.notify": [
+        "newswatch.agents",
+        "newswatch.streams",
+        "newswatch.alerts",
+        "newswatch.matcher",
+        "newswatch.poller",
+        "newswatch.fulltext",
+    ],
 }
 
 
