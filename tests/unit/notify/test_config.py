@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from newswatch.core.yamlconf import ConfigError
 from newswatch.notify.config import SEVERITIES, AlertmanagerSink, WebhookSink, load_notify
@@ -25,10 +26,25 @@ def problems(path: Path, environ: dict[str, str] | None = None) -> str:
     return str(err.value)
 
 
-def test_the_shipped_file_loads() -> None:
-    config = load_notify(ROOT / "config" / "notify.yaml", {})
+@pytest.mark.parametrize("name", ["notify.yaml", "notify.compose.yaml"])
+def test_the_shipped_files_load(name: str) -> None:
+    config = load_notify(ROOT / "config" / name, {})
     assert isinstance(config.sinks["alertmanager"], AlertmanagerSink)
     assert config.routes[0].sinks == ["alertmanager"]
+
+
+def test_compose_runs_a_notifier_that_reaches_the_stacks_alertmanager_and_is_scraped() -> None:
+    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+    notify = compose["services"]["notify"]
+    shipped = notify["environment"]["NEWSWATCH_NOTIFY_FILE"]
+    assert shipped.startswith("/app/config/")  # the mounted ./config
+    config = load_notify(ROOT / "config" / shipped.removeprefix("/app/config/"), {})
+    sink = config.sinks["alertmanager"]
+    assert isinstance(sink, AlertmanagerSink) and str(sink.url).startswith("http://alertmanager:9093")
+    assert "alertmanager" in compose["services"]
+    prometheus = YAML(typ="safe").load((ROOT / "config" / "prometheus" / "prometheus.compose.yml").read_text())
+    targets = {t for job in prometheus["scrape_configs"] for c in job.get("static_configs", []) for t in c["targets"]}
+    assert f"notify:{notify['environment']['NEWSWATCH_NOTIFY_METRICS_PORT']}" in targets
 
 
 def test_severities_are_the_alert_contracts() -> None:
