@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from typing import Any
 
@@ -59,21 +60,28 @@ def run_poller(
         sink.close()
 
 
-def topic_values(bootstrap: str, topic: str) -> list[bytes]:
-    """Every message value on ``topic`` now (all partitions, from the start to the current end), as bytes."""
+def topic_records(bootstrap: str, topic: str, timeout: float = 60.0) -> list[Any]:
+    """Every record on ``topic`` now (all partitions, from the start to the current end); fails after ``timeout``."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         end = consumer.end_offsets(partitions)
-        values: list[bytes] = []
+        found: list[Any] = []
+        deadline = time.monotonic() + timeout
         while any(consumer.position(tp) < end[tp] for tp in partitions):
+            assert time.monotonic() < deadline, f"{topic}: read {len(found)} records, not to the end, in {timeout} s"
             for records in consumer.poll(timeout_ms=500).values():
-                values.extend(r.value for r in records)
-        return values
+                found.extend(records)
+        return found
     finally:
         consumer.close()
+
+
+def topic_values(bootstrap: str, topic: str) -> list[bytes]:
+    """Every message value on ``topic`` now (all partitions, from the start to the current end), as bytes."""
+    return [record.value for record in topic_records(bootstrap, topic)]
 
 
 def topic_messages(bootstrap: str, topic: str) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ from newswatch.matcher import Matcher, load_rules
 from tests.conftest import KAFKA_LIBS, Topics
 from tests.integration.article_stream import conflicting_ids, covered, expected_pairs, real_articles
 from tests.integration.helpers import AlertWatch, log_tail, service_env, start_poller, start_worker, stop
+from tests.integration.poller_helpers import topic_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -91,20 +92,7 @@ def leader(bootstrap: str, topic: str, partition: int) -> int:
 
 def read_with_times(bootstrap: str, topic: str) -> list[tuple[int, dict[str, Any]]]:
     """Every message on ``topic`` now, with its record timestamp (ms)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        found: list[tuple[int, dict[str, Any]]] = []
-        deadline = time.monotonic() + 60
-        while any(consumer.position(tp) < end[tp] for tp in partitions) and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500).values():
-                found.extend((r.timestamp, json.loads(r.value)) for r in records)
-        return found
-    finally:
-        consumer.close()
+    return [(r.timestamp, json.loads(r.value)) for r in topic_records(bootstrap, topic)]
 
 
 def produced(bootstrap: str, topic: str) -> int:
