@@ -2,9 +2,9 @@
 
 One line per article, in the format of the labels files (tests/fixtures/eval/*.jsonl) that
 ``newswatch.matcher.evaluate`` reads: ``id``, ``split``, ``source``, ``title``, ``text``, one boolean per rule
-an analyst judged on that article (``true`` = relevant), ``reason`` (the notes). The ``text`` is what the alert
-holds of the article (its evidence snippets): the alert contract carries no full text. A line carries its own
-text, so the file is both the labels and the corpus: ``load_labels(path, path)``.
+an analyst judged on that article (``true`` = relevant), ``reason`` (the notes). The ``text`` is what the alerts
+hold of the article (the evidence snippets of every judged alert on it): the alert contract carries no full text.
+A line carries its own text, so the file is both the labels and the corpus: ``load_labels(path, path)``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ def label_rows(verdicts: Iterable[Verdict], rules: set[str] | None = None) -> li
         )
         row[verdict.rule_id] = verdict.relevant
         row["alert_ids"].append(verdict.alert_id)
+        # each alert holds the evidence of its own rule: the article's text is all of it, every passage once
+        passages = row["text"].split("\n") if row["text"] else []
+        row["text"] = "\n".join(dict.fromkeys([*passages, *verdict.text.split("\n")]))
         if verdict.note:
             note = f"{verdict.rule_id}: {verdict.note}"
             row["reason"] = f"{row['reason']}; {note}" if row["reason"] else note

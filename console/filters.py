@@ -112,6 +112,8 @@ class Filters:
             if not any(wanted in name.casefold() for name in [str(article.get("source") or ""), *names]):
                 return False
         since, until = self._times
+        if (self.since and since is None) or (self.until and until is None):
+            return False  # an unreadable time shows nothing rather than silently everything
         if since or until:
             detected = parse_time(story.first_detected)
             if detected is None or (since and detected < since) or (until and detected > until):

@@ -16,8 +16,8 @@ from kafka import TopicPartition
 
 from newswatch.console.feedback import FeedbackStore, read_feedback
 from newswatch.console.history import AlertHistory
-from newswatch.core.kafka import KafkaUnavailable, reaching
 from newswatch.core.kafka import consumer as kafka_consumer
+from newswatch.core.kafka import reaching
 from newswatch.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def start(name: str, target: Callable[[], None], failed: Callable[[BaseException
     def run() -> None:
         try:
             target()
-        except (KafkaUnavailable, Exception) as exc:  # noqa: BLE001 - reported to the process, which stops
+        except Exception as exc:  # noqa: BLE001 - KafkaUnavailable or anything else: reported, the process stops
             failed(exc)
 
     thread = threading.Thread(target=run, name=name, daemon=True)
