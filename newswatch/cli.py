@@ -291,7 +291,7 @@ def feedback_export(
 
 @app.command()
 def run() -> None:
-    """Start the local Kafka, a poller and a worker, and print alerts until Ctrl-C; stop all of it on exit."""
+    """Start the local Kafka, a poller, a worker and the console; print alerts until Ctrl-C; stop all of it on exit."""
     from newswatch.supervise import run_local
 
     try:

@@ -10,7 +10,9 @@ them; UPDATE_SCREENSHOTS=1 writes them into docs/images/).
 from __future__ import annotations
 
 import http.server
+import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -217,6 +219,15 @@ def test_filters_detail_triage_shared_across_consoles_and_restarts_and_hostile_t
         metrics = fetch(first.port, "/metrics")
         assert 'newswatch_console_triaged_alerts{rule="drone_attack",verdict="not_relevant"} 1.0' in metrics
         assert 'newswatch_console_rule_precision{rule="mercenaries"} 1.0' in metrics
+        # every console metric the Grafana dashboard's Triage row queries has a sample now
+        dashboard = json.loads((ROOT / "config" / "grafana" / "dashboards" / "newswatch.json").read_text())
+        queried = {
+            name
+            for panel in dashboard["panels"]
+            for target in panel.get("targets", [])
+            for name in re.findall(r"\bnewswatch_console_[a-z_]+", target["expr"])
+        }
+        assert queried and all(re.search(rf"^{name}{{", metrics, re.MULTILINE) for name in queried), queried
 
         # the export reads the shared verdicts: one labelled line for the seed article
         done = subprocess.run(

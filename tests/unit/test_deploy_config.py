@@ -83,15 +83,18 @@ def test_committed_dashboard_is_what_the_generator_builds() -> None:
 
 
 def exported_metric_names() -> set[str]:
-    """Every metric family name the worker's registry (ours + Faust's sensor) and the full-text stage export."""
+    """Every metric family name the worker's registry (ours + Faust's sensor), the full-text stage and the console
+    export."""
     from faust.sensors.prometheus import FaustMetrics
 
+    from newswatch.console.metrics import ConsoleMetrics
     from newswatch.fulltext.metrics import FulltextMetrics
     from newswatch.streams.metrics import WorkerMetrics
 
     registry = CollectorRegistry()
     WorkerMetrics(registry)
     FulltextMetrics(registry)
+    ConsoleMetrics(registry, list)  # no verdicts: its triage gauges are still declared
     FaustMetrics.create(registry, "newswatch_faust")
     names = set()
     suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "info": ["_info"], "gauge": [""]}
@@ -104,7 +107,7 @@ def referenced_metrics(expr: str) -> set[str]:
     return set(re.findall(r"\bnewswatch_[a-z0-9_]+", expr))
 
 
-def test_every_worker_and_fulltext_metric_the_dashboard_and_rules_use_is_exported() -> None:
+def test_every_worker_fulltext_and_console_metric_the_dashboard_and_rules_use_is_exported() -> None:
     """Poller metrics are checked by the end-to-end test that scrapes a running poller."""
     exported = exported_metric_names()
     exprs = [t["expr"] for p in json.loads(DASHBOARD.read_text())["panels"] for t in p.get("targets", [])]
