@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from kafka import KafkaConsumer, TopicPartition
-
 from newswatch.console.history import Story
+from newswatch.console.topics import partitions as topic_partitions
 from newswatch.core.clock import utc_iso
 from newswatch.core.kafka import consumer as kafka_consumer
 from newswatch.core.kafka import ensure_topics, reaching
@@ -147,10 +146,6 @@ class FeedbackWriter:
         self._producer.close(timeout=5)
 
 
-def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
-    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-
-
 def read_feedback(
     settings: Settings,
     on_verdict: Callable[[str, Verdict | None], None],
@@ -163,7 +158,7 @@ def read_feedback(
     consumer = kafka_consumer(settings.kafka_bootstrap)
     try:
         with reaching(settings.kafka_bootstrap):
-            partitions = _partitions(consumer, settings.feedback_topic)
+            partitions = topic_partitions(consumer, settings.feedback_topic, settings.kafka_bootstrap)
             consumer.assign(partitions)
             consumer.seek_to_beginning(*partitions)
             ends = consumer.end_offsets(partitions)

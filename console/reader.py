@@ -12,10 +12,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from kafka import TopicPartition
-
 from newswatch.console.feedback import FeedbackStore, read_feedback
 from newswatch.console.history import AlertHistory
+from newswatch.console.topics import partitions as topic_partitions
 from newswatch.core.kafka import consumer as kafka_consumer
 from newswatch.core.kafka import reaching
 from newswatch.core.settings import Settings
@@ -35,7 +34,7 @@ def read_alert_topic(settings: Settings, history: AlertHistory, stop: threading.
     )
     try:
         with reaching(settings.kafka_bootstrap):
-            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+            partitions = topic_partitions(consumer, topic, settings.kafka_bootstrap)
             consumer.assign(partitions)
             begins, ends = consumer.beginning_offsets(partitions), consumer.end_offsets(partitions)
         for tp in partitions:

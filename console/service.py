@@ -16,6 +16,7 @@ from newswatch.console.history import AlertHistory
 from newswatch.console.metrics import ConsoleMetrics
 from newswatch.console.reader import read_alert_topic, read_feedback_topic, start
 from newswatch.console.security import ConsoleAuth, check_binding
+from newswatch.core.kafka import ensure_service_topics
 from newswatch.core.settings import Settings
 from newswatch.matcher.load import load_rules
 from newswatch.matcher.topics import RuleTopics
@@ -51,6 +52,8 @@ def serve(settings: Settings, listen: Listen) -> int:
     """Run the console until SIGINT/SIGTERM; 1 when a topic reader failed (e.g. Kafka went away for good)."""
     auth = ConsoleAuth.from_settings(settings)
     check_binding(listen.host, auth)  # before anything else: an unprotected console on a public address never starts
+    # the alert topic as the worker would make it, so a console started first still reads every partition
+    ensure_service_topics([settings.alerts_topic], settings)
     ensure_feedback_topic(settings)
     history, feedback, stop = AlertHistory(settings.console_history_size), FeedbackStore(), threading.Event()
     writer = FeedbackWriter(settings)
