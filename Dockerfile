@@ -36,6 +36,7 @@ COPY agents /src/agents
 COPY alerts /src/alerts
 COPY fulltext /src/fulltext
 COPY console /src/console
+COPY notify /src/notify
 COPY config /src/config
 RUN pip install --no-cache-dir --no-deps /src && rm -rf /src && useradd --system --home /app newswatch \
     && mkdir -p /app/.cache && chown newswatch /app/.cache

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from newswatch.core.kafka import ensure_service_topics
+from newswatch.streams.topics import await_producer_leaders
 from newswatch.streams.worker import Worker, rule_topic_names
+
+log = logging.getLogger(__name__)
 
 CHECK_EVERY = 2.0  # seconds; a stat() of each rule file, cheap enough to do often
 
@@ -13,6 +17,16 @@ CHECK_EVERY = 2.0  # seconds; a stat() of each rule file, cheap enough to do oft
 def register(worker: Worker) -> None:
     """Add the rule-reload timer to ``worker.app``."""
     live_rules, metrics = worker.rules, worker.metrics
+
+    async def warm(names: list[str]) -> None:
+        missing = await await_producer_leaders(worker.app, names)
+        if missing:
+            log.warning("no leader known yet for rule topic(s) %s; their first alerts may wait for one", missing)
+
+    @worker.app.task
+    async def warm_rule_topics() -> None:
+        """At start, learn where the rules' own topics live before their first alert (streams/topics.py)."""
+        await warm(worker.rule_topic_names())
 
     @worker.app.timer(interval=CHECK_EVERY, name="reload_rules")
     async def reload_rules() -> None:
@@ -22,7 +36,9 @@ def register(worker: Worker) -> None:
         if candidate is not None:
             # A rule may name a new topic: create it before the new rules can send there (else the broker would
             # auto-create it with default settings while the producer waits for its metadata).
-            await asyncio.to_thread(ensure_service_topics, rule_topic_names(candidate), worker.settings)
+            names = rule_topic_names(candidate)
+            await asyncio.to_thread(ensure_service_topics, names, worker.settings)
+            await warm(names)
             live_rules.activate(candidate)
             worker.export_rule_set()
             metrics.rule_reloads.labels("ok").inc()

@@ -18,6 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
+from newswatch.core.offsets import Offsets
 from newswatch.fulltext.enrich import with_page, without_page
 from newswatch.fulltext.metrics import FulltextMetrics
 from newswatch.fulltext.pages import Page, PageReader
@@ -38,43 +39,6 @@ class StageTopics:
     group: str
     # TLS/SASL options of both clients (newswatch.core.kafka_security.KafkaSecurity.aiokafka())
     client_options: dict[str, Any] = field(default_factory=dict)
-
-
-class Offsets:
-    """Per partition: the offsets in flight and the next one after everything received; what may be committed."""
-
-    def __init__(self) -> None:
-        self.pending: dict[TopicPartition, set[int]] = {}
-        self.next: dict[TopicPartition, int] = {}
-        self.committed: dict[TopicPartition, int] = {}
-
-    def started(self, tp: TopicPartition, offset: int) -> None:
-        """``offset`` of ``tp`` is now in flight."""
-        self.pending.setdefault(tp, set()).add(offset)
-        self.next[tp] = max(self.next.get(tp, 0), offset + 1)
-
-    def finished(self, tp: TopicPartition, offset: int) -> None:
-        """``offset`` of ``tp`` is done (its article acknowledged on the articles topic)."""
-        self.pending.get(tp, set()).discard(offset)
-
-    def committable(self, partitions: Iterable[TopicPartition] | None = None) -> dict[TopicPartition, int]:
-        """The offsets to commit now: per partition, the lowest in flight, else the next after the last received."""
-        out = {}
-        for tp in list(partitions) if partitions is not None else list(self.next):
-            if tp not in self.next:
-                continue
-            pending = self.pending.get(tp)
-            position = min(pending) if pending else self.next[tp]
-            if position != self.committed.get(tp):
-                out[tp] = position
-        return out
-
-    def forget(self, partitions: Iterable[TopicPartition]) -> None:
-        """Stop tracking ``partitions`` (revoked: another stage instance owns them now)."""
-        for tp in partitions:
-            self.pending.pop(tp, None)
-            self.next.pop(tp, None)
-            self.committed.pop(tp, None)
 
 
 def decode(value: bytes | None) -> dict[str, Any] | None:

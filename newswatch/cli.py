@@ -22,6 +22,7 @@ from newswatch.fulltext import cli as fulltext_cli
 from newswatch.local.cluster import LocalCluster
 from newswatch.local.kafka import LocalKafka, LocalKafkaError, answers
 from newswatch.matcher.cli import classify, rules_app
+from newswatch.notify import cli as notify_cli
 from newswatch.poller import cli as poller_cli
 from newswatch.poller.statestore import ensure_state_topic
 
@@ -40,6 +41,8 @@ app.command("fulltext")(fulltext_cli.fulltext)
 # The rule commands live with the matcher (matcher/cli.py): `rules check|test` and `classify`.
 app.add_typer(rules_app, name="rules")
 app.command("classify")(classify)
+# The notifier's commands live with it (notify/cli.py): `notify` and `notify check`.
+app.add_typer(notify_cli.notify_app, name="notify")
 
 
 @kafka_app.command("up")

@@ -118,6 +118,17 @@ class Settings(BaseSettings):
     # ("host" or "host:port", comma-separated), e.g. the sample pages `newswatch run` serves on 127.0.0.1:8766.
     fulltext_refuse_private: bool = True
     fulltext_private_allowed: str = ""
+    # The notifier (`newswatch notify`, docs/notify.md): alerts from alerts_topic to the sinks notify_file routes
+    # them to; what no sink accepted after its last try goes to notify_dead_letter_topic with the reason.
+    notify_file: Path = Field(default_factory=lambda: shipped("notify.yaml"))
+    notify_group: str = "newswatch-notify"
+    notify_dead_letter_topic: str = "notify.dead-letter"
+    notify_metrics_port: int = 9103
+    notify_metrics_host: str = "127.0.0.1"
+    notify_in_flight: int = 64  # alerts being delivered at once, all sinks together
+    # where a notifier whose group has no committed offset starts: "latest" (a first start does not send the alert
+    # topics' 14 days of history to people), or "earliest"
+    notify_auto_offset_reset: Literal["latest", "earliest"] = "latest"
     # `newswatch run` starts a Prometheus on 127.0.0.1:9090 scraping poller and worker (false: you run your own).
     run_prometheus: bool = True
     # New feeds' first polls are spread over this many seconds when there are more than poller_concurrency of

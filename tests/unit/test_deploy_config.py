@@ -83,18 +83,20 @@ def test_committed_dashboard_is_what_the_generator_builds() -> None:
 
 
 def exported_metric_names() -> set[str]:
-    """Every metric family name the worker's registry (ours + Faust's sensor), the full-text stage and the console
-    export."""
+    """Every metric family name the worker's registry (ours + Faust's sensor), the full-text stage, the notifier and
+    the console export."""
     from faust.sensors.prometheus import FaustMetrics
 
     from newswatch.console.metrics import ConsoleMetrics
     from newswatch.fulltext.metrics import FulltextMetrics
+    from newswatch.notify.metrics import NotifyMetrics
     from newswatch.streams.metrics import WorkerMetrics
 
     registry = CollectorRegistry()
     WorkerMetrics(registry)
     FulltextMetrics(registry)
     ConsoleMetrics(registry, list)  # no verdicts: its triage gauges are still declared
+    NotifyMetrics(registry)
     FaustMetrics.create(registry, "newswatch_faust")
     names = set()
     suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "info": ["_info"], "gauge": [""]}

@@ -74,6 +74,7 @@ def test_faust_environment_variables_cannot_move_the_worker(monkeypatch: pytest.
     from newswatch.streams.app import make_app
     from newswatch.streams.metrics import WorkerMetrics
 
+    monkeypatch.delenv("NEWSWATCH_KAFKA_BOOTSTRAP", raising=False)  # the default, whatever broker the tests use
     monkeypatch.setenv("BROKER_URL", "kafka://elsewhere:1")
     monkeypatch.setenv("WEB_BIND", "0.0.0.0")
     registry = CollectorRegistry()

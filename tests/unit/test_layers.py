@@ -18,7 +18,8 @@ from tests.conftest import ROOT
 LAYERS = [
     ["newswatch.cli", "newswatch.__main__"],
     ["newswatch.supervise"],
-    ["newswatch.agents", "newswatch.console"],  # the worker's top and the alert consumers: independent
+    # the worker's agents and the consumers of the alert contract (notify, console): independent of each other
+    ["newswatch.agents", "newswatch.notify", "newswatch.console"],
     ["newswatch.streams"],
     ["newswatch.alerts"],
     ["newswatch.poller", "newswatch.fulltext", "newswatch.matcher"],  # independent of each other
@@ -27,6 +28,7 @@ LAYERS = [
 ]
 INDEPENDENT = [
     ("newswatch.console", "newswatch.agents"),
+    ("newswatch.console", "newswatch.notify"),
     ("newswatch.poller", "newswatch.matcher"),
     ("newswatch.poller", "newswatch.fulltext"),
     ("newswatch.fulltext", "newswatch.matcher"),
@@ -47,6 +49,15 @@ FORBIDDEN = {
         *(f"newswatch.matcher.{m}" for m in ("compile", "scan", "engine", "reload", "cli", "examples")),
     ],
     "newswatch": ["tests"],
+    # notify reads the alert contract (config/schemas/alert.v1.json), nothing of the worker or the stages
+    "newswatch.notify": [
+        "newswatch.agents",
+        "newswatch.streams",
+        "newswatch.alerts",
+        "newswatch.matcher",
+        "newswatch.poller",
+        "newswatch.fulltext",
+    ],
 }
 
 
