@@ -27,7 +27,8 @@
   }
 
   const stream = new EventSource("/events");
-  stream.addEventListener("open", function () { if (live) live.hidden = false; });
+  // On every (re)connection ask for the rows once: changes made while the stream was down sent no event.
+  stream.addEventListener("open", function () { if (live) live.hidden = false; refresh(); });
   stream.addEventListener("error", function () { if (live) live.hidden = true; });
   stream.addEventListener("change", refresh);
 })();

@@ -69,13 +69,15 @@ def wait_for(condition, timeout: float = 20.0, every: float = 0.2) -> Any:
 
 
 def rows(driver: Any) -> list[tuple[str, str]]:
-    """(rule, title) of each row the list shows."""
-    from selenium.webdriver.common.by import By
-
-    found = []
-    for row in driver.find_elements(By.CSS_SELECTOR, "tbody#rows tr.alert"):
-        found.append((row.get_attribute("data-rule"), row.find_element(By.CSS_SELECTOR, "td.title a").text))
-    return found
+    """(rule, title) of each row the list shows, read in one script run: the live refresh may replace the rows at
+    any moment, and element handles taken before it would go stale."""
+    return [
+        (rule, title)
+        for rule, title in driver.execute_script(
+            "return Array.from(document.querySelectorAll('tbody#rows tr.alert'))"
+            ".map(r => [r.dataset.rule, r.querySelector('td.title a').textContent])"
+        )
+    ]
 
 
 def screenshot(driver: Any, tmp_path: Path, name: str) -> Path:
@@ -106,7 +108,8 @@ def test_history_shows_on_open_and_the_seed_storys_alerts_arrive_live_without_a_
     with running_console(env, tmp_path / "console.log") as console:
         browser.get(console.url + "/")
         assert rows(browser) == [("drone_attack", "Earlier today: drones over Kharkiv")]  # history on open
-        assert wait_for(lambda: browser.find_element("id", "live").is_displayed(), 10)
+        live = wait_for(lambda: browser.find_element("id", "live").is_displayed(), 30)
+        assert live, f"the page's live stream did not connect\n{log_tail(tmp_path / 'console.log')}"
         browser.execute_script("window.notReloaded = true")
         worker = start_worker(env, tmp_path / "worker.log")
         try:
