@@ -1,4 +1,4 @@
-# One image for the poller and the worker (`newswatch poll` / `newswatch worker`).
+# One image for the poller, the worker and the console (`newswatch poll` / `newswatch worker` / `newswatch console`).
 
 # The matcher's native core (matcher/native, Rust + PyO3) is compiled into a wheel in a build stage on the same
 # base image (same glibc, so the wheel's platform tag fits); only the wheel reaches the final image.
@@ -35,6 +35,7 @@ COPY streams /src/streams
 COPY agents /src/agents
 COPY alerts /src/alerts
 COPY fulltext /src/fulltext
+COPY console /src/console
 COPY notify /src/notify
 COPY config /src/config
 RUN pip install --no-cache-dir --no-deps /src && rm -rf /src && useradd --system --home /app newswatch \

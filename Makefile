@@ -39,7 +39,7 @@ $(NATIVE_STAMP): $(STAMP) $(NATIVE_SOURCES)
 SYSTEM_STAMP := .cache/.system-deps
 
 $(SYSTEM_STAMP): scripts/install-system-deps
-	@echo "make install: Debian packages (prometheus, alertmanager, kcat, Java, Maven), only those missing"
+	@echo "make install: Debian packages (prometheus, alertmanager, kcat, Java, Maven, Chromium and its driver), only those missing"
 	@scripts/install-system-deps
 	@mkdir -p .cache && touch $@
 

@@ -29,8 +29,10 @@ from newswatch.poller.statestore import ensure_state_topic
 app = typer.Typer(help="Watch news feeds for the events your rules describe; alert on Kafka.", no_args_is_help=True)
 kafka_app = typer.Typer(help="A real Kafka broker (or a cluster of them) on 127.0.0.1 for local runs and tests.")
 alerts_app = typer.Typer(help="Read the alert topics.")
+feedback_app = typer.Typer(help="Analysts' verdicts on alerts (the console's triage).")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(feedback_app, name="feedback")
 # The poller's commands live with the poller (poller/cli.py): `poll` and `feeds status`.
 app.command()(poller_cli.poll)
 app.add_typer(poller_cli.feeds_app, name="feeds")
@@ -241,8 +243,58 @@ def alerts_tail(
 
 
 @app.command()
+def console(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: NEWSWATCH_CONSOLE_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port to listen on (default: NEWSWATCH_CONSOLE_PORT, 8088)."),
+    ] = None,
+) -> None:
+    """Serve the analyst's console: the live alert list, each alert's evidence, and triage (docs/console.md)."""
+    from newswatch.console.security import ConsoleConfigError
+    from newswatch.console.service import Listen, serve
+    from newswatch.core.console import setup_logging
+
+    settings = _settings(console_host=host, console_port=port)
+    listen = Listen(settings.console_host, settings.console_port)
+    setup_logging("INFO", settings.kafka_client_log_level)
+    typer.echo(f"newswatch console on {listen.url} (alerts from {settings.alerts_topic}; Ctrl-C stops it)")
+    try:
+        code = serve(settings, listen)
+    except (ConsoleConfigError, KafkaUnavailable) as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+    rule: Annotated[list[str] | None, typer.Option("--rule", "-r", help="Only this rule id (repeatable).")] = None,
+) -> None:
+    """Write the triaged alerts' articles with their verdicts as labelled JSON lines, the format the rule
+    evaluation reads (newswatch.matcher.evaluate): one line per article, one boolean per judged rule."""
+    from newswatch.console.export import label_rows, write_jsonl
+    from newswatch.console.feedback import ensure_feedback_topic, read_all
+
+    settings = get_settings()
+    try:
+        ensure_feedback_topic(settings)
+        rows = label_rows(read_all(settings).values(), set(rule or []))
+    except KafkaUnavailable as exc:
+        fail(str(exc))
+    if out is None:
+        write_jsonl(rows, sys.stdout)
+        return
+    with out.open("w", encoding="utf-8") as handle:
+        count = write_jsonl(rows, handle)
+    typer.echo(f"{count} labelled articles written to {out}", err=True)
+
+
+@app.command()
 def run() -> None:
-    """Start the local Kafka, a poller and a worker, and print alerts until Ctrl-C; stop all of it on exit."""
+    """Start the local Kafka, a poller, a worker and the console; print alerts until Ctrl-C; stop all of it on exit."""
     from newswatch.supervise import run_local
 
     try:

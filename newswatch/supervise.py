@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,6 +44,17 @@ def _sample_pages() -> FeedServer:
     return server
 
 
+def _port_free(host: str, port: int) -> bool:
+    # A console that cannot bind would exit and stop the whole run with it: better to run without it and say so.
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _spawn(name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     # Own process group: the terminal's Ctrl-C reaches only us, and we stop the children in order.
     # Logs go to files so that the terminal shows alerts only.
@@ -75,7 +87,8 @@ def _never_failing(echo: Callable[[str], object]) -> Callable[[str], None]:
 
 
 def run_local(echo=print) -> int:
-    """Run Kafka (unless one already answers), a poller and a worker; print alerts until SIGINT/SIGTERM."""
+    """Run Kafka (unless one already answers), a poller, the full-text stage, a worker and the console; print alerts
+    until SIGINT/SIGTERM."""
     echo = _never_failing(echo)
     settings = get_settings()
     load_feeds(settings.feeds_file)  # config errors surface before anything starts
@@ -113,12 +126,21 @@ def run_local(echo=print) -> int:
                 allowed = ",".join(filter(None, [settings.fulltext_private_allowed, f"127.0.0.1:{pages.port}"]))
                 children.append(("fulltext", _spawn("fulltext", "fulltext", env={FULLTEXT_ALLOWED: allowed})))
         children += [("worker", _spawn("worker", "worker")), ("poller", _spawn("poller", "poll"))]
+        console_url = f"http://{settings.console_host}:{settings.console_port}/"
+        if _port_free(settings.console_host, settings.console_port):
+            children.append(("console", _spawn("console", "console")))
+        else:
+            console_url = ""
         prometheus = start_prometheus(log=log_dir() / "prometheus.log") if settings.run_prometheus else None
         if prometheus is not None:
             children.insert(0, ("prometheus", prometheus))
             echo("Prometheus scraping poller and worker: http://127.0.0.1:9090 (try newswatch_alerts_emitted_total)")
         elif settings.run_prometheus:
             echo("Prometheus is not installed (scripts/install-system-deps installs it); metrics are not scraped")
+        if console_url:
+            echo(f"Console (live alerts, evidence, triage): {console_url}")
+        else:
+            echo(f"port {settings.console_port} is taken: the console is not started (NEWSWATCH_CONSOLE_PORT)")
         if earlier:
             echo(
                 f"{earlier} alerts from earlier runs are kept on the '{settings.alerts_topic}' topic "

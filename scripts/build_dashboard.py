@@ -3,8 +3,10 @@
 
     .venv/bin/python scripts/build_dashboard.py        # rewrites config/grafana/dashboards/newswatch.json
 
-tests/integration/test_observability.py checks that the committed JSON is what this script builds, and that every
-panel's query returns data from a real Prometheus scraping a real poller and worker.
+tests/unit/test_deploy_config.py checks that the committed JSON is what this script builds;
+tests/integration/test_observability.py that every panel's query returns data from a real Prometheus scraping a
+real poller, full-text stage and worker (the Triage row: tests/integration/test_console.py, from a console with
+verdicts).
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]], str]] = [
      [("events", "sum(rate(newswatch_faust_total_events_total[5m]))")], "timeseries"),
     ("Kafka", "Rule set", "short",
      [("{{kind}}", "sum by (kind) (newswatch_rules_loaded)")], "stat"),
+    ("Triage", "Rule precision from analysts' triage (relevant / triaged)", "percentunit",
+     [("{{rule}}", "max by (rule) (newswatch_console_rule_precision)")], "bargauge"),
+    ("Triage", "Alerts triaged per rule and verdict", "short",
+     [("{{rule}} {{verdict}}", "max by (rule, verdict) (newswatch_console_triaged_alerts)")], "table"),
 ]  # fmt: skip
 
 

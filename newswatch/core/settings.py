@@ -134,6 +134,19 @@ class Settings(BaseSettings):
     # New feeds' first polls are spread over this many seconds when there are more than poller_concurrency of
     # them; fewer are polled at once.
     poller_start_spread_seconds: float = 60.0
+    # The analyst's console (`newswatch console`, docs/console.md). Loopback by default: bound elsewhere it
+    # refuses to start without a token or basic-auth credentials (console/security.py).
+    console_host: str = "127.0.0.1"
+    console_port: int = 8088
+    console_history_size: int = 10_000  # stories kept in memory and read back from the alert topic at start
+    console_group: str = "newswatch-console"  # the console's consumer group (its offsets show its lag)
+    console_token: SecretStr | None = None  # `Authorization: Bearer <token>`, or as a basic-auth password
+    console_token_file: Path | None = None
+    console_user: str = ""  # basic auth: user and password (or a file holding the password)
+    console_password: SecretStr | None = None
+    console_password_file: Path | None = None
+    # Analysts' verdicts, one per alert (key: alert_id), compacted so the latest verdict per alert stays.
+    feedback_topic: str = "alert-feedback"
 
     @property
     def service_topics(self) -> list[str]:

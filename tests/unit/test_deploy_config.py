@@ -83,10 +83,11 @@ def test_committed_dashboard_is_what_the_generator_builds() -> None:
 
 
 def exported_metric_names() -> set[str]:
-    """Every metric family name the worker's registry (ours + Faust's sensor), the full-text stage and the notifier
-    export."""
+    """Every metric family name the worker's registry (ours + Faust's sensor), the full-text stage, the notifier and
+    the console export."""
     from faust.sensors.prometheus import FaustMetrics
 
+    from newswatch.console.metrics import ConsoleMetrics
     from newswatch.fulltext.metrics import FulltextMetrics
     from newswatch.notify.metrics import NotifyMetrics
     from newswatch.streams.metrics import WorkerMetrics
@@ -94,6 +95,7 @@ def exported_metric_names() -> set[str]:
     registry = CollectorRegistry()
     WorkerMetrics(registry)
     FulltextMetrics(registry)
+    ConsoleMetrics(registry, list)  # no verdicts: its triage gauges are still declared
     NotifyMetrics(registry)
     FaustMetrics.create(registry, "newswatch_faust")
     names = set()
@@ -107,7 +109,7 @@ def referenced_metrics(expr: str) -> set[str]:
     return set(re.findall(r"\bnewswatch_[a-z0-9_]+", expr))
 
 
-def test_every_worker_and_fulltext_metric_the_dashboard_and_rules_use_is_exported() -> None:
+def test_every_worker_fulltext_and_console_metric_the_dashboard_and_rules_use_is_exported() -> None:
     """Poller metrics are checked by the end-to-end test that scrapes a running poller."""
     exported = exported_metric_names()
     exprs = [t["expr"] for p in json.loads(DASHBOARD.read_text())["panels"] for t in p.get("targets", [])]

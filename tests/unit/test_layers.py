@@ -18,7 +18,8 @@ from tests.conftest import ROOT
 LAYERS = [
     ["newswatch.cli", "newswatch.__main__"],
     ["newswatch.supervise"],
-    ["newswatch.agents", "newswatch.notify"],  # the worker's agents, and notify: a consumer of the alert contract
+    # the worker's agents and the consumers of the alert contract (notify, console): independent of each other
+    ["newswatch.agents", "newswatch.notify", "newswatch.console"],
     ["newswatch.streams"],
     ["newswatch.alerts"],
     ["newswatch.poller", "newswatch.fulltext", "newswatch.matcher"],  # independent of each other
@@ -26,6 +27,8 @@ LAYERS = [
     ["newswatch.core", "newswatch.config"],
 ]
 INDEPENDENT = [
+    ("newswatch.console", "newswatch.agents"),
+    ("newswatch.console", "newswatch.notify"),
     ("newswatch.poller", "newswatch.matcher"),
     ("newswatch.poller", "newswatch.fulltext"),
     ("newswatch.fulltext", "newswatch.matcher"),
@@ -35,6 +38,15 @@ FORBIDDEN = {
     "newswatch.alerts": [
         "newswatch.poller",
         *(f"newswatch.matcher.{m}" for m in ("compile", "load", "reload", "cli", "examples")),
+    ],
+    # the console is a consumer of the alert contract: nothing of the worker, the pollers or the full-text stage;
+    # of the matcher only the rule loader (the rules' descriptions on the detail page)
+    "newswatch.console": [
+        "newswatch.streams",
+        "newswatch.agents",
+        "newswatch.poller",
+        "newswatch.fulltext",
+        *(f"newswatch.matcher.{m}" for m in ("compile", "scan", "engine", "reload", "cli", "examples")),
     ],
     "newswatch": ["tests"],
     # notify reads the alert contract (config/schemas/alert.v1.json), nothing of the worker or the stages
@@ -149,7 +161,12 @@ def cycles(found: dict[str, Path]) -> list[list[str]]:
 
 def test_every_import_respects_the_layers_and_the_forbidden_pairs() -> None:
     found = modules()
-    assert {"newswatch.agents.route", "newswatch.poller.run", "newswatch.core.settings"} <= set(found)
+    assert {
+        "newswatch.agents.route",
+        "newswatch.poller.run",
+        "newswatch.core.settings",
+        "newswatch.console.app",
+    } <= set(found)
     assert violations(found) == []
 
 
@@ -166,6 +183,13 @@ def test_bench_and_scripts_use_the_package_never_the_tests() -> None:
         if within(target, "tests")
     ]
     assert problems == []
+
+
+def test_the_console_reaching_into_the_worker_is_caught(tmp_path: Path) -> None:
+    """The console reads the alert contract, never the worker's internals."""
+    bad = tmp_path / "app.py"
+    bad.write_text("from newswatch.streams.worker import Worker\n")
+    assert any("forbidden for newswatch.console" in p for p in violations({"newswatch.console.app": bad}))
 
 
 def test_an_upward_import_is_caught(tmp_path: Path) -> None:
