@@ -217,6 +217,14 @@ def test_compose_publishes_nothing_beyond_localhost_and_has_no_default_password(
     assert grafana["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GF_ADMIN_PASSWORD:?")  # compose refuses without it
 
 
+def test_the_compose_console_binds_every_interface_only_with_a_token_that_has_no_default() -> None:
+    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+    env = compose["services"]["console"]["environment"]
+    assert env["NEWSWATCH_CONSOLE_HOST"] == "0.0.0.0"  # inside its container; published on 127.0.0.1 only
+    assert env["NEWSWATCH_CONSOLE_TOKEN"].startswith("${NEWSWATCH_CONSOLE_TOKEN:?")
+    assert compose["services"]["console"]["ports"] == [f"127.0.0.1:{env['NEWSWATCH_CONSOLE_PORT']}:8088"]
+
+
 def test_the_image_copies_every_folder_the_package_is_built_from() -> None:
     """pyproject maps each card folder into the package; one the Dockerfile leaves out fails `pip install /src`
     (the full-text stage's folder once was)."""
