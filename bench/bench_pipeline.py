@@ -380,6 +380,9 @@ def latency(
     arrived = json.loads(reader_out.read_text())
     ms = [(arrived[a][0] - t) * 1000 for a, t in sent.items() if a in arrived]
     ms_ts = [(arrived[a][1] - t) * 1000 for a, t in sent.items() if a in arrived]
+    t0 = min(sent.values())
+    timeline = sorted((t - t0, (arrived[a][0] - t) * 1000) for a, t in sent.items() if a in arrived)
+    (ROOT / ".cache" / f"latency-{tag}.json").write_text(json.dumps(timeline))
     return {
         "rate": rate,
         "sent": len(sent),
