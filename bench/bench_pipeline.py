@@ -17,7 +17,8 @@ in ``--partitions`` partitions, ``--repeat`` times in a row, each with a fresh c
 - ``worker``: one real ``newswatch worker`` process (as bench/workers.py starts them) with a fresh app id and
   alerts topic, timed from its first message on the matches topic (the first article that matched, classified) to
   the last alert on ``alerts`` (record timestamps, set by the worker's producer), once ``alerts`` holds as many
-  alerts as the analyze floor counted matches.
+  alerts as the analyze floor counted matches; then the analyze floor once more, and the worker is compared with
+  the mean of the floor before and after it (the load of a shared machine drifts within a run).
 
 Floors are timed inside their process from the first message consumed to the last, so none of the three counts
 process start, group join or partition assignment.
@@ -539,12 +540,17 @@ def run(args: argparse.Namespace, work: Path) -> None:
             bare = floor("bare", bootstrap, topic, args.articles, args.partitions, work)
             analyze = floor("analyze", bootstrap, topic, args.articles, args.partitions, work)
             e2e = end_to_end(bootstrap, topic, args.articles, analyze["matches"], args.partitions, work)
+            # the analyze floor again right after the worker: the load of a shared machine drifts during a run, so
+            # the worker is compared with the mean of the floor just before and just after it
+            after = floor("analyze", bootstrap, topic, args.articles, args.partitions, work)
+            analyze = {**analyze, "rate": (analyze["rate"] + after["rate"]) / 2, "before_after": (analyze, after)}
             ratio = e2e["rate"] / analyze["rate"]
             for name, value in (("bare", bare["rate"]), ("analyze", analyze["rate"]), ("worker", e2e["rate"])):
                 rows[name].append(value)
             rows["ratio"].append(100 * ratio)
             print(
-                f"run {i + 1}: bare {bare['rate']:,.0f}/s; analyze {analyze['rate']:,.0f}/s "
+                f"run {i + 1}: bare {bare['rate']:,.0f}/s; analyze {analyze['rate']:,.0f}/s (before "
+                f"{analyze['before_after'][0]['rate']:,.0f}, after {analyze['before_after'][1]['rate']:,.0f}) "
                 f"({analyze['matches']:,} matches); worker {e2e['rate']:,.0f}/s = {100 * ratio:.0f} % of analyze "
                 f"({e2e['alerts']:,} alerts {e2e['kinds']}, {e2e['seconds']:.1f} s, peak RSS {e2e['rss_mb']:.0f} MB, "
                 f"{e2e['errors']} ERROR lines; alerts 0/10/50/90/100 % at {e2e['deciles']} s); "
