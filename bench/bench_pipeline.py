@@ -525,7 +525,9 @@ def run(args: argparse.Namespace, work: Path) -> None:
     if args.dump_alerts:
         topic = f"articles-dump-{uuid.uuid4().hex[:6]}"
         ensure_topics(bootstrap, [topic], partitions=1)
-        produce(bootstrap, topic, real_articles(SHARED, args.articles))
+        # the same bytes in every dump run: real_articles stamps fetched_at with the time now, and alerts copy it
+        articles = [{**a, "fetched_at": "2026-01-01T00:00:00Z"} for a in real_articles(SHARED, args.articles)]
+        produce(bootstrap, topic, articles)
         expected = floor("analyze", bootstrap, topic, args.articles, 1, work)["matches"]
         result = end_to_end(bootstrap, topic, args.articles, expected, 1, work, dump=args.dump_alerts)
         print(f"{result['alerts']} alerts (expected {expected}) {result['kinds']} -> {args.dump_alerts}")
