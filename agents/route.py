@@ -18,7 +18,7 @@ from faust import StreamT
 from newswatch.agents.decode import decode_match
 from newswatch.alerts.build import escalation_alert, headers
 from newswatch.alerts.escalation import Escalate, track
-from newswatch.alerts.stories import Decision, decide
+from newswatch.alerts.stories import Decision, StoryIndex, decide
 from newswatch.streams.deadletter import DeadLetters
 from newswatch.streams.delivery import DeliveryLedger
 from newswatch.streams.metrics import WorkerMetrics
@@ -55,10 +55,10 @@ async def publish(
 
 
 def decide_match(
-    route_state: Any, candidate: dict[str, Any], *, now: float, window: float
+    route_state: Any, candidate: dict[str, Any], *, now: float, window: float, index: StoryIndex | None = None
 ) -> tuple[Decision, Escalate | None, list[tuple[str, dict[str, Any]]]]:
     """What to do with one decoded match: the story decision, the rule's escalation and the escalations that fire
-    now (updating the rule's entries in ``route_state``)."""
+    now (updating the rule's entries in ``route_state``; ``index``: its story index, alerts/stories.py)."""
     alert, options, story = candidate["alert"], candidate.get("options") or {}, candidate["story"]
     rule_id = alert["rule"]["id"]
     decision = decide(
@@ -69,6 +69,7 @@ def decide_match(
         now=now,
         window=window,
         suppress=options.get("suppress"),
+        index=index,
     )
     escalate = Escalate.from_dict(options.get("escalate"))
     fired: list[tuple[str, dict[str, Any]]] = []
@@ -84,6 +85,7 @@ def register(worker: Worker) -> None:
     deliveries = worker.app.deliveries
     window = worker.settings.story_window_seconds
     dead_letters = DeadLetters(topics.dead_letter, metrics, deliveries)
+    index = StoryIndex()  # the table's story lookup, in memory only (alerts/stories.py)
 
     @worker.app.agent(topics.matches, name="route")
     async def route(stream: StreamT) -> None:
@@ -94,7 +96,9 @@ def register(worker: Worker) -> None:
                 await dead_letters.skip(event.message, "bad_match")
                 continue
             try:
-                decision, escalate, fired = decide_match(route_state, candidate, now=time.time(), window=window)
+                decision, escalate, fired = decide_match(
+                    route_state, candidate, now=time.time(), window=window, index=index
+                )
             except Exception as exc:  # noqa: BLE001 - a match the state code cannot take must not stop the stream
                 await dead_letters.skip(event.message, "bad_match", error=exc)
                 continue

@@ -3,20 +3,30 @@
 A story is the same when its URL is the same, its normalised title is the same, or its text's SimHash is within
 a few bits of one already seen (syndicated copies, a re-published item with a new guid).
 
-The state lives in a key-value store (the route agent's Faust table, a dict in tests) as many small entries per
+The state lives in a key-value store (the route agent's Faust table, a dict in tests) as a few small entries per
 rule rather than one value per rule: every write is one changelog message, and rewriting a whole rule's stories
 on each match cost the worker most of its time under load (bench/RESULTS.md, "Burst"). Per rule ``R``:
 
 - ``R|rule``: the rule's story counter, its oldest remembered story and the time of its last alert (``suppress``);
-- ``R|slot|N``: one story (its alert id, fingerprints, sources). Stories fill a ring of ``MAX_STORIES`` slots, so
-  the newest story evicts the oldest and a rule's state stays bounded whatever the news volume; stories older
-  than the window are forgotten as new ones arrive;
-- ``R|urlh|H``, ``R|titleh|H``: the slot of the story first seen with that URL or title, ``H`` a 128-bit hash of
-  it, so that a key's size does not depend on the article (state written before kept the URL or title itself,
-  ``R|url|U`` and ``R|title|T``: those are still read and evicted, never written);
+- ``R|slot|N``: one story (its alert id, URL, title, fingerprint, sources). Stories fill a ring of ``MAX_STORIES``
+  slots, so the newest story evicts the oldest and a rule's state stays bounded whatever the news volume; stories
+  older than the window are forgotten as new ones arrive.
+
+A new story is two writes, an update one. The lookup of a rule's stories by URL, title and fingerprint
+(:class:`StoryIndex`) is derived from its story records and kept in memory only: written to the table as well, it
+was six more changelog messages per new story, three quarters of all the worker's writes, and the producer's
+queue of them held every agent back (issue 20: p99 7 s at 250 articles/s with it, 0.2 s without). The index is
+rebuilt from the records when the process starts, and whenever the rule's ``R|rule`` entry no longer matches the
+index (another worker decided the rule's matches meanwhile, or a decision stopped half way). Its entries:
+
+- ``R|urlh|H``, ``R|titleh|H``: the slot of the newest story seen with that URL or title, ``H`` a 128-bit hash of
+  it;
 - ``R|fp<i>|B``: the slots whose SimHash has ``B`` as its ``i``-th 16-bit band. Two hashes within 3 bits of each
   other share at least one of four bands (the pigeonhole principle), so these find every near-duplicate without
   comparing against every story.
+
+State written by earlier versions also holds those index entries in the table (and, earlier still, ``R|url|U``
+and ``R|title|T``): they are no longer read, and are deleted as their stories leave.
 
 All keys of a rule are written while processing that rule's matches, so they share its partition.
 
@@ -188,49 +198,65 @@ def _index_keys(rule: str, story: dict[str, Any]) -> tuple[list[str], list[str]]
 
 
 def _legacy_keys(rule: str, story: dict[str, Any]) -> list[str]:
-    """The URL and title keys state written before hashing used: read and evicted, never written."""
+    """The URL and title keys state written before hashing used: evicted, never read or written."""
     single = [f"{rule}|url|{story['url']}"] if story["url"] else []
     if _titled(story):
         single.append(f"{rule}|title|{story['title']}")
     return single
 
 
-def _candidates(store: Store, rule: str, story: dict[str, Any]) -> set[int]:
+def _candidates(index: Store, rule: str, story: dict[str, Any]) -> set[int]:
     single, bands = _index_keys(rule, story)
-    single += _legacy_keys(rule, story)
-    slots = {slot for key in single if (slot := store.get(key)) is not None}
+    slots = {slot for key in single if (slot := index.get(key)) is not None}
     for key in bands:
-        slots.update(store.get(key) or ())
+        slots.update(index.get(key) or ())
     return slots
 
 
-def _evict(store: Store, rule: str, slot: int, old: dict[str, Any]) -> None:
-    """Drop the index entries of the story leaving ``slot`` (those that still point at it)."""
+def _unindex(store: Store, rule: str, slot: int, old: dict[str, Any]) -> None:
+    """Drop the index entries of the story leaving ``slot`` (those that still point at it) from ``store``."""
     single, bands = _index_keys(rule, old)
-    for key in single + _legacy_keys(rule, old):
+    for key in single:
         if store.get(key) == slot:
             del store[key]
     for key in bands:
-        slots = [s for s in store.get(key) or () if s != slot]
+        known = store.get(key)
+        if known is None:
+            continue
+        slots = [s for s in known if s != slot]
         if slots:
             store[key] = slots
-        elif key in store:
+        else:
             del store[key]
 
 
-def _remember(store: Store, rule: str, slot: int, record: dict[str, Any]) -> None:
-    old = store.get(f"{rule}|slot|{slot}")
-    if old is not None:
-        _evict(store, rule, slot, old)
-    store[f"{rule}|slot|{slot}"] = record
+def _evict(store: Store, index: Store, rule: str, slot: int, old: dict[str, Any]) -> None:
+    """Forget the story leaving ``slot`` in the index, and any index entries earlier versions wrote for it in the
+    table (only read there, so a table without them costs no write)."""
+    _unindex(index, rule, slot, old)
+    _unindex(store, rule, slot, old)
+    for key in _legacy_keys(rule, old):
+        if store.get(key) == slot:
+            del store[key]
+
+
+def _index(index: Store, rule: str, slot: int, record: dict[str, Any]) -> None:
     single, bands = _index_keys(rule, record)
     for key in single:
-        store[key] = slot
+        index[key] = slot
     for key in bands:
-        store[key] = [*(s for s in store.get(key) or () if s != slot), slot][-MAX_BAND_SLOTS:]
+        index[key] = [*(s for s in index.get(key) or () if s != slot), slot][-MAX_BAND_SLOTS:]
 
 
-def _expire(store: Store, rule: str, state: dict[str, Any], now: float, window: float) -> None:
+def _remember(store: Store, index: Store, rule: str, slot: int, record: dict[str, Any]) -> None:
+    old = store.get(f"{rule}|slot|{slot}")
+    if old is not None:
+        _evict(store, index, rule, slot, old)
+    store[f"{rule}|slot|{slot}"] = record
+    _index(index, rule, slot, record)
+
+
+def _expire(store: Store, index: Store, rule: str, state: dict[str, Any], now: float, window: float) -> None:
     """Forget the rule's oldest stories once they are older than the window (a few per call, oldest first).
 
     Without this a quiet rule would keep up to ``MAX_STORIES`` stories however old; with it, a rule's state is what
@@ -245,10 +271,54 @@ def _expire(store: Store, rule: str, state: dict[str, Any], now: float, window: 
         if record is not None and record["seq"] == oldest:
             if now - record["first_seen"] <= window:
                 break
-            _evict(store, rule, slot, record)
+            _evict(store, index, rule, slot, record)
             del store[f"{rule}|slot|{slot}"]
         oldest += 1
     state["oldest"] = oldest
+
+
+def _version(state: dict[str, Any] | None) -> tuple[int, int]:
+    """What changes in ``R|rule`` whenever the rule's index would: a story added (seq) or forgotten (oldest)."""
+    state = state or {}
+    return state.get("seq", 0), state.get("oldest", 0)
+
+
+class StoryIndex:
+    """Each rule's lookup of its stories by URL, title and fingerprint band, derived from the story records in the
+    store and kept in memory (see the module's docstring). One per store; the route agent keeps one for its
+    table."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+    def of(self, store: Store, rule: str, state: dict[str, Any] | None) -> dict[str, Any]:
+        """The index of ``rule`` matching its ``state`` (``R|rule``), rebuilt from its story records if it does not."""
+        version = _version(state)
+        cached = self._rules.get(rule)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        index: dict[str, Any] = {}
+        seq, oldest = version
+        for number in range(max(oldest, seq - MAX_STORIES), seq):  # oldest first: newer stories win a shared key
+            slot = number % MAX_STORIES
+            record = store.get(f"{rule}|slot|{slot}")
+            if record is not None and record.get("seq") == number:
+                _index(index, rule, slot, record)
+        self._rules[rule] = (version, index)
+        return index
+
+    def changing(self, rule: str) -> None:
+        """The rule's index and state are about to change: until :meth:`changed`, the index is not trusted (a
+        decision that stops half way leaves it to be rebuilt)."""
+        self._rules.pop(rule, None)
+
+    def changed(self, rule: str, state: dict[str, Any], index: dict[str, Any]) -> None:
+        """The rule's index after a change, matching its new ``state``."""
+        self._rules[rule] = (_version(state), index)
+
+    def clear(self) -> None:
+        """Forget every index (they are rebuilt on use)."""
+        self._rules.clear()
 
 
 def decide(
@@ -260,16 +330,21 @@ def decide(
     now: float,
     window: float,
     suppress: float | None = None,
+    index: StoryIndex | None = None,
 ) -> Decision:
     """Decide for one match of ``rule``, updating that rule's entries in ``store``.
 
     ``story``: from ``story_of(article)``; ``window``: seconds a story is remembered; ``suppress``: after an alert,
-    seconds in which new stories of the same rule are not alerted (ElastAlert's ``realert``). Entries are replaced,
+    seconds in which new stories of the same rule are not alerted (ElastAlert's ``realert``); ``index``: the
+    store's :class:`StoryIndex` (without one, the rule's index is rebuilt for this call). Entries are replaced,
     never mutated in place: an assignment is what writes a Faust table's changelog.
     """
+    index = index if index is not None else StoryIndex()
+    state = dict(store.get(f"{rule}|rule") or {})
+    lookup = index.of(store, rule, state)
     source = _source(story)
     known_stories = []
-    for slot in _candidates(store, rule, story):
+    for slot in _candidates(lookup, rule, story):
         known = store.get(f"{rule}|slot|{slot}")
         if known is not None and now - known["first_seen"] <= window:
             known_stories.append((known["seq"], slot, known))
@@ -290,7 +365,6 @@ def decide(
             }
             store[f"{rule}|slot|{slot}"] = known
             return Decision("update", known["alert_id"], known["revision"], known["sources"], "same_story")
-    state = dict(store.get(f"{rule}|rule") or {})
     last = state.get("last_alert_at")
     if suppress and last is not None and now - last < suppress:
         return Decision("suppress", alert_id, 0, [source], "suppress_window")
@@ -306,9 +380,12 @@ def decide(
         "sources": [source],
         "seen": [[_seen_key(story), 0]],
     }
-    _expire(store, rule, state, now, window)
-    _remember(store, rule, seq % MAX_STORIES, record)
+    index.changing(rule)
+    _expire(store, lookup, rule, state, now, window)
+    _remember(store, lookup, rule, seq % MAX_STORIES, record)
     # the ring may just have overwritten the oldest story: it is no longer there to expire
     state["oldest"] = max(state["oldest"], seq + 1 - MAX_STORIES)
-    store[f"{rule}|rule"] = {**state, "seq": seq + 1, "last_alert_at": now}
+    state = {**state, "seq": seq + 1, "last_alert_at": now}
+    store[f"{rule}|rule"] = state
+    index.changed(rule, state, lookup)
     return Decision("alert", alert_id, 0, [source], "new_story")

@@ -257,15 +257,7 @@ def end_to_end(
     try:
         if profile is not None:
             wait_ready(logs)
-            spy_cmd = [
-                str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(procs[0].pid),
-                "--rate", "100", "--format", "raw", "--nonblocking", "--output", str(profile),
-            ]  # fmt: skip
-            spy = subprocess.Popen(
-                spy_cmd,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            spy = _spy(procs[0].pid, profile)
         got = wait_alerts(bootstrap, alerts, expected, procs)
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -294,6 +286,15 @@ def end_to_end(
                 alert.pop("detected_at", None)
                 out.write(json.dumps(alert, ensure_ascii=False, sort_keys=True) + "\n")
     return result
+
+
+def _spy(pid: int, out: Path) -> subprocess.Popen:
+    """py-spy recording ``pid`` into ``out`` (raw collapsed stacks) until sent SIGINT."""
+    spy_cmd = [
+        str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+        "--rate", "100", "--format", "raw", "--nonblocking", "--output", str(out),
+    ]  # fmt: skip
+    return subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _rss(pid: int) -> float:
@@ -332,7 +333,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def latency(
-    bootstrap: str, rate: int, seconds: float, partitions: int, work: Path, drain_limit: float
+    bootstrap: str,
+    rate: int,
+    seconds: float,
+    partitions: int,
+    work: Path,
+    drain_limit: float,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """One worker on fresh topics, articles sent at ``rate``/s for ``seconds``; latency percentiles in ms.
 
@@ -355,6 +362,7 @@ def latency(
         while not reader_out.with_suffix(".ready").exists():
             time.sleep(0.2)
         time.sleep(3)
+        spy = _spy(procs[0].pid, profile) if profile is not None else None
         start = time.monotonic()
         behind = 0.0
         for i, (article_id, key, value) in enumerate(values):
@@ -368,6 +376,9 @@ def latency(
             producer.send(topic, key=key, value=value)
         producer.flush(120)
         produce_seconds = time.monotonic() - start
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
         # drained: the worker's group has nothing left on the articles topic and alerts stop growing
         drained, quiet = wait_quiet(bootstrap, alerts, quiet=5, limit=start + produce_seconds + drain_limit)
         drain_after = drained - (start + produce_seconds)
@@ -454,7 +465,7 @@ def _frame(frame: str) -> str:
     """``name (path:line)`` -> ``name (short path)``, so the lines of one function add up."""
     name, _, where = frame.partition(" (")
     path = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/wt20/", "/lib/python3.11/"):
+    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
         if marker in path:
             path = path.split(marker, 1)[1]
             break
@@ -505,15 +516,20 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=30)
     parser.add_argument("--drain-limit", type=float, default=45, help="s to wait for alerts after the last send")
     parser.add_argument("--no-throughput", action="store_true")
-    parser.add_argument("--profile", action="store_true", help="one more end-to-end run under py-spy")
+    parser.add_argument("--profile", action="store_true", help="py-spy the worker in every run")
     parser.add_argument("--dump-alerts", type=Path, help="only: one 1-partition worker run, its alerts to this file")
     parser.add_argument("--bootstrap", default=os.environ.get("NEWSWATCH_KAFKA_BOOTSTRAP", "127.0.0.1:39092"))
+    parser.add_argument("--keep", type=Path, help="keep logs and data in this folder")
     args = parser.parse_args()
     os.environ["NEWSWATCH_KAFKA_BOOTSTRAP"] = args.bootstrap
     kafka = ensure_broker(args.bootstrap)
     try:
-        with tempfile.TemporaryDirectory(prefix="pipeline-") as tmp:
-            run(args, Path(tmp))
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            run(args, args.keep)
+        else:
+            with tempfile.TemporaryDirectory(prefix="pipeline-") as tmp:
+                run(args, Path(tmp))
     finally:
         if kafka is not None:
             kafka.down()
@@ -582,7 +598,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
     if rates:
         results = []
         for rate in rates:
-            res = latency(bootstrap, rate, args.latency_seconds, args.partitions, work, args.drain_limit)
+            raw = ROOT / ".cache" / f"pyspy-lat{rate}-{time.strftime('%H%M%S')}.txt" if args.profile else None
+            res = latency(bootstrap, rate, args.latency_seconds, args.partitions, work, args.drain_limit, raw)
             results.append(res)
             print(
                 f"rate {rate}/s: achieved {res['achieved']:,.0f}/s (producer at most {res['behind_s']:.2f} s behind); "
@@ -593,6 +610,9 @@ def run(args: argparse.Namespace, work: Path) -> None:
                 f"RSS {res['rss_mb']:.0f} MB; {res['errors']} ERROR lines; load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+            if raw is not None:
+                print(f"worker profiled while the articles were sent; raw: {raw}")
+                print(summarise_profile(raw), flush=True)
         print()
         print("| rate | achieved | alerted articles | p50 ms | p95 ms | p99 ms | max ms | all in by the drain limit |")
         print("|---:|---:|---:|---:|---:|---:|---:|---|")
