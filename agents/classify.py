@@ -82,10 +82,10 @@ def register(worker: Worker) -> None:
                 metrics.articles.labels("invalid").inc()
                 await dead_letters.skip(event.message, "classify_failed", error=exc)
                 continue
-            metrics.articles.labels("classified").inc()
+            metrics.child(metrics.articles, "classified").inc()
             for actor in analysis.actors:
-                metrics.actor_mentions.labels(actor.id, actor.type).inc()
+                metrics.child(metrics.actor_mentions, actor.id, actor.type).inc()
             for match in analysis.events:
-                metrics.matches.labels(match.rule.id, match.rule.category).inc()
+                metrics.child(metrics.matches, match.rule.id, match.rule.category).inc()
             for key, value in messages:
                 deliveries.add(await topics.matches.send(key=key, value=value))

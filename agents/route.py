@@ -51,7 +51,7 @@ async def publish(
         except Exception:
             metrics.produce_errors.labels(target.get_topic_name()).inc()
             raise
-        metrics.alerts.labels(rule["id"], rule["severity"], target.get_topic_name()).inc()
+        metrics.child(metrics.alerts, rule["id"], rule["severity"], target.get_topic_name()).inc()
 
 
 def decide_match(
@@ -108,7 +108,7 @@ def register(worker: Worker) -> None:
                 metrics.suppressed.labels(rule_id, decision.reason).inc()
                 continue
             if decision.action == "update":
-                metrics.suppressed.labels(rule_id, "same_story").inc()
+                metrics.child(metrics.suppressed, rule_id, "same_story").inc()
             alert.update(
                 alert_id=decision.alert_id,
                 kind="alert" if decision.revision == 0 else "update",

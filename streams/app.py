@@ -23,12 +23,17 @@ class NewswatchApp(faust.App):
     on_gap: Callable[[str, int], None] = staticmethod(lambda topic, skipped: None)
     on_stale: Callable[[int], None] = staticmethod(lambda records: None)
     on_undelivered: Callable[[], None] = staticmethod(lambda: None)
+    fetch_max_wait_ms: int = 1500
     # every send of the agents, settled before each commit (streams/delivery.py)
     deliveries: DeliveryLedger = DeliveryLedger()
 
     def _new_transport(self) -> Any:
         transport = transport_class(
-            self.contiguous_topics.__contains__, self.on_gap, self.on_stale, self.on_undelivered
+            self.contiguous_topics.__contains__,
+            self.on_gap,
+            self.on_stale,
+            self.on_undelivered,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         return transport(self.conf.broker_consumer, self)
 
@@ -59,6 +64,7 @@ def make_app(settings: Settings, metrics: WorkerMetrics, registry: CollectorRegi
         # Topics are created by `newswatch worker` before the app starts (see newswatch.core.kafka).
         topic_allow_declare=True,
         producer_acks=-1,
+        producer_linger=settings.worker_producer_linger_ms / 1000,
         producer_request_timeout=settings.worker_producer_timeout_seconds,
         processing_guarantee=settings.processing_guarantee,
         # Back-pressure. Faust stops fetching for a stream once this many of its messages wait for the agent, so a
@@ -81,6 +87,7 @@ def make_app(settings: Settings, metrics: WorkerMetrics, registry: CollectorRegi
     if settings.processing_guarantee == "at_least_once":
         contiguous.add(matches_topic_name(settings))
     app.contiguous_topics = frozenset(contiguous)
+    app.fetch_max_wait_ms = settings.worker_fetch_max_wait_ms
     app.on_gap = lambda topic, skipped: metrics.stream_gaps.labels(topic).inc(skipped)
     app.on_stale = metrics.stale_records_dropped.inc
     app.deliveries = DeliveryLedger()

@@ -70,6 +70,18 @@ def next_step(offset: int, read: int | None, earliest: int | None = None) -> str
     return "reseek"
 
 
+class FetchWaitConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's consumer thread, its aiokafka consumer's ``fetch_max_wait_ms`` set (Faust fixes it at 1,500 ms)."""
+
+    fetch_max_wait_ms: int = 1500
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # read by aiokafka when the consumer starts and builds its fetcher, which is after this
+        consumer._fetch_max_wait_ms = self.fetch_max_wait_ms
+        return consumer
+
+
 class ContiguousConsumer(faust_aiokafka.Consumer):
     """Delivers the messages of the topics ``contiguous(topic)`` names in offset order, without gaps, and never a
     batch fetched under an assignment that a rebalance has since replaced."""
@@ -78,6 +90,10 @@ class ContiguousConsumer(faust_aiokafka.Consumer):
     on_gap: Callable[[str, int], None] = staticmethod(lambda topic, skipped: None)
     on_stale: Callable[[int], None] = staticmethod(lambda records: None)
     _ledger: SeekLedger | None = None
+    consumer_thread: type[FetchWaitConsumerThread] = FetchWaitConsumerThread
+
+    def _new_consumer_thread(self) -> Any:
+        return self.consumer_thread(self, loop=self.loop, beacon=self.beacon)
 
     async def _commit_offsets(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
         """Faust's commit, once every message the agents sent was acknowledged (streams/delivery.py); when one
@@ -194,9 +210,11 @@ def transport_class(
     on_gap: Callable[[str, int], None],
     on_stale: Callable[[int], None] = lambda records: None,
     on_undelivered: Callable[[], None] = lambda: None,
+    fetch_max_wait_ms: int = 1500,
 ) -> type[Any]:
     """The aiokafka transport whose consumer is a :class:`ContiguousConsumer` bound to one app's topics and
     metrics (a class per app, so two apps in one process share nothing)."""
+    thread = type("BoundConsumerThread", (FetchWaitConsumerThread,), {"fetch_max_wait_ms": fetch_max_wait_ms})
     consumer = type(
         "BoundContiguousConsumer",
         (ContiguousConsumer,),
@@ -205,6 +223,7 @@ def transport_class(
             "on_gap": staticmethod(on_gap),
             "on_stale": staticmethod(on_stale),
             "on_undelivered": staticmethod(on_undelivered),
+            "consumer_thread": thread,
         },
     )
     return type("ContiguousTransport", (faust_aiokafka.Transport,), {"Consumer": consumer})

@@ -7,6 +7,8 @@ and URLs never become labels. Faust's own stream/table metrics come from its Pro
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 # Seconds from the poller fetching an article to the worker raising its alert; a fresh story should be seconds.
@@ -17,6 +19,7 @@ class WorkerMetrics:
     """The classify, alert, rule and Kafka metrics of one worker process."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.articles = Counter(
             "newswatch_classifier_articles_total",
             "Articles taken from the articles topic, by outcome (classified, invalid).",
@@ -132,3 +135,13 @@ class WorkerMetrics:
             ["reason"],
             registry=registry,
         )
+
+    def child(self, metric: Any, *values: str) -> Any:
+        """``metric.labels(*values)``, looked up once: ``labels`` validates and locks on every call, and the agents
+        call it several times per article (label values are bounded, see above, and these series are never
+        removed)."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     # How long a worker's send may wait for the broker before it counts as failed; the worker then refuses to
     # commit past it, restarts and sends again (streams/delivery.py). Faust's default.
     worker_producer_timeout_seconds: float = 1200.0
+    # The longest a worker's fetch waits at the broker for new data. Faust fixes it at 1,500 ms, and a consumer has
+    # one fetch in flight per broker: one sent for idle partitions (a rule topic's quiet partitions, the table's
+    # changelog) held back the busy ones' next records that long (issue 20: stalls of 1.5-4.5 s at 500 articles/s).
+    worker_fetch_max_wait_ms: int = Field(default=100, ge=1, le=1500)
+    # How long the worker's producer waits to fill a batch before sending it: fewer, larger produce requests.
+    worker_producer_linger_ms: int = Field(default=0, ge=0, le=1000)
     # Partitions of `articles`, `alerts`, the rule topics, the matches topic and the route-state table: the most
     # workers that can share the work. Every process of one deployment must use the same value (the table's
     # partitions must equal the matches topic's), and a topic's count only ever grows (see docs/scaling.md).

@@ -1,4 +1,4 @@
-//! newswatch's matcher hot path: one call per article finds every term, every actor mention, the candidate rules
+//! newswatch's hot paths. The matcher: one call per article finds every term, every actor mention, the candidate rules
 //! (presearch) and evaluates their conditions, returning only what the matched rules need.
 //!
 //! matcher/compile.py builds the spec (terms, condition trees, presearch index) in Python; matcher/engine.py turns
@@ -6,6 +6,7 @@
 
 mod index;
 mod rules;
+mod simhash;
 mod spec;
 mod tables;
 mod terms;
@@ -344,6 +345,12 @@ fn fold(text: &str) -> String {
     text::fold(text)
 }
 
+/// `alerts.stories.simhash` of a text split into lower-cased words (the unit tests compare the two).
+#[pyfunction]
+fn simhash_words(words: Vec<PyBackedStr>) -> u64 {
+    simhash::simhash(&words)
+}
+
 /// Inclusive code point ranges of Python's `\w` and `\s` as built in (the unit tests compare them with Python's).
 #[pyfunction]
 fn char_tables() -> (Ranges, Ranges) {
@@ -355,5 +362,6 @@ fn newswatch_scan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
     m.add_function(wrap_pyfunction!(char_tables, m)?)?;
     m.add_function(wrap_pyfunction!(fold, m)?)?;
+    m.add_function(wrap_pyfunction!(simhash_words, m)?)?;
     Ok(())
 }

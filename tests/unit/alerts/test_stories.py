@@ -281,3 +281,15 @@ def test_index_entries_an_earlier_version_wrote_to_the_table_are_read_never_and_
     story = {"id": "c", "url": "https://x/c", "title": "Drone attack on Kramatorsk injures three", "content": "x"}
     assert run_window(state, story, 100, 60) == "alert"  # the first story expires, its old entries with it
     assert sorted(state) == ["r|rule", "r|slot|1"]
+
+
+def test_the_native_fingerprint_is_the_python_one(shared_data: Path) -> None:
+    """simhash runs natively (matcher/native/src/simhash.rs); a different bit would split or merge stories."""
+    import json
+
+    from newswatch.alerts.stories import fingerprint_text, simhash_python
+
+    lines = (shared_data / "articles" / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [fingerprint_text(json.loads(line)) for line in lines[::4]]
+    texts += ["", "one", "two words", "a b c", "İstanbul STRASSE straße ΣΊΣΥΦΟΣ 東京 مرحبا x_y 123 ½ ⅷ", "é" * 5000]
+    assert [simhash(t) for t in texts] == [simhash_python(t) for t in texts]
