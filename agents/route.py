@@ -87,6 +87,12 @@ def register(worker: Worker) -> None:
     dead_letters = DeadLetters(topics.dead_letter, metrics, deliveries)
     index = StoryIndex()  # the table's story lookup, in memory only (alerts/stories.py)
 
+    @worker.app.on_partitions_revoked.connect
+    async def forget_story_index(*_args: Any, **_kwargs: Any) -> None:
+        """Revoked rules may be decided by another worker now: drop every index, rebuilt on next use (the check of a
+        rule's counters would catch a change too; this frees what rules leaving this worker held)."""
+        index.clear()
+
     @worker.app.agent(topics.matches, name="route")
     async def route(stream: StreamT) -> None:
         """Decide each match against its rule's state, then send alerts, updates and escalations."""
