@@ -7,19 +7,12 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from newswatch.core.files import file_stamp
 from newswatch.core.yamlconf import ConfigError
 from newswatch.notify.config import NotifyConfig, load_notify
 
 log = logging.getLogger(__name__)
 RELOAD_EVERY = 2.0  # seconds between looks at the file's modification time
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
 
 
 class LiveNotify:
@@ -31,13 +24,13 @@ class LiveNotify:
     def __init__(self, path: Path | str, environ: Mapping[str, str] | None = None) -> None:
         self.path = Path(path)
         self.environ = environ
-        self._stamp = _stamp(self.path)
+        self._stamp = file_stamp(self.path)
         self.config = load_notify(self.path, environ)
         self.error: str | None = None
 
     def check(self) -> NotifyConfig | None:
         """The reloaded config when the file changed and is valid, else None."""
-        stamp = _stamp(self.path)
+        stamp = file_stamp(self.path)
         if stamp == self._stamp:
             return None
         self._stamp = stamp

@@ -5,19 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from newswatch.core.files import file_stamp
 from newswatch.core.yamlconf import ConfigError
 from newswatch.poller.config import FeedsConfig, load_feeds
 
 log = logging.getLogger(__name__)
 RELOAD_EVERY = 2.0  # seconds between looks at the feeds file's modification time
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
 
 
 class LiveFeeds:
@@ -29,14 +22,14 @@ class LiveFeeds:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._stamp = _stamp(self.path)
+        self._stamp = file_stamp(self.path)
         self.error: str | None = None
         self.failed_now = False  # the last check found a new invalid edit
 
     def check(self) -> FeedsConfig | None:
         """The reloaded feeds when the file changed and is valid, else None."""
         self.failed_now = False
-        stamp = _stamp(self.path)
+        stamp = file_stamp(self.path)
         if stamp == self._stamp:
             return None
         self._stamp = stamp
