@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
-from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.types import ProducerT
 from prometheus_client import CollectorRegistry
 
 from newswatch.core.kafka_security import KafkaSecurity
@@ -14,6 +14,7 @@ from newswatch.core.settings import Settings
 from newswatch.streams.consumer import transport_class
 from newswatch.streams.delivery import DeliveryLedger
 from newswatch.streams.metrics import WorkerMetrics
+from newswatch.streams.sensor import setup_sensor
 
 
 class NewswatchApp(faust.App):
@@ -36,6 +37,18 @@ class NewswatchApp(faust.App):
             fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         return transport(self.conf.broker_consumer, self)
+
+    async def maybe_start_producer(self) -> ProducerT:
+        """The started producer, which Faust asks for before every single send.
+
+        Faust's version guards the first start against concurrent callers, and yields to the event loop three
+        times on every call to do so: three loop turns per alert, match and table write. Once the producer runs
+        there is nothing to guard.
+        """
+        producer = self.producer
+        if producer.started and not self.in_transaction:
+            return producer
+        return await super().maybe_start_producer()
 
 
 def matches_topic_name(settings: Settings) -> str:
@@ -94,5 +107,5 @@ def make_app(settings: Settings, metrics: WorkerMetrics, registry: CollectorRegi
     app.on_undelivered = metrics.undelivered.inc
     # Faust's own stream/table/producer metrics (newswatch_faust_*) and ours share one registry and are
     # served together at http://<worker>:<web port>/metrics.
-    setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="newswatch_faust")
+    setup_sensor(app, registry, "newswatch_faust")
     return app
