@@ -76,7 +76,7 @@ def run_floor(mode: str, bootstrap: str, topic: str, count: int, partitions: int
     import faust
 
     matcher = None
-    if mode == "analyze":
+    if mode in ("analyze", "hop"):
         from newswatch.core.settings import get_settings
         from newswatch.matcher.reload import LiveRules
         from newswatch.matcher.topics import RuleTopics
@@ -96,8 +96,15 @@ def run_floor(mode: str, bootstrap: str, topic: str, count: int, partitions: int
         broker_max_poll_records=500,
         consumer_auto_offset_reset="earliest",
     )
-    source = app.topic(topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    state: dict[str, Any] = {"n": 0, "first": None, "matches": 0}
+    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    source = app.topic(topic, **raw)
+    state: dict[str, Any] = {"n": 0, "first": None, "matches": 0, "hopped": 0}
+
+    def finish() -> None:
+        result = {"first": state["first"], "last": time.time(), "count": count, "matches": state["matches"]}
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result))
+        tmp.rename(out)
 
     @app.agent(source)
     async def consume(stream: Any) -> None:
@@ -106,22 +113,45 @@ def run_floor(mode: str, bootstrap: str, topic: str, count: int, partitions: int
                 state["first"] = time.time()
             article = json.loads(value)
             if matcher is not None:
-                state["matches"] += len(matcher.analyze(article).events)
+                events = matcher.analyze(article).events
+                state["matches"] += len(events)
+                if mode == "hop":
+                    # the worker's shape with none of its own work: one message per match, keyed by rule, as big
+                    # as a real match message (2.9 kB), to a second agent that sends one alert for each
+                    for event in events:
+                        await matches.send(key=event.rule.id.encode(), value=value[:2900])
             state["n"] += 1
-            if state["n"] == count:
-                last = time.time()
-                result = {"first": state["first"], "last": last, "count": count, "matches": state["matches"]}
-                tmp = out.with_suffix(".tmp")
-                tmp.write_text(json.dumps(result))
-                tmp.rename(out)
+            if state["n"] == count and (mode != "hop" or state["hopped"] == state["matches"]):
+                finish()
+
+    if mode == "hop":
+        matches_name, alerts_name = hop_topics(topic, out)
+        matches = app.topic(matches_name, partitions=partitions, **raw)
+        alerts = app.topic(alerts_name, partitions=partitions, **raw)
+
+        @app.agent(matches)
+        async def route(stream: Any) -> None:
+            async for key, value in stream.items():
+                await alerts.send(key=key, value=value)
+                state["hopped"] += 1
+                if state["n"] == count and state["hopped"] == state["matches"]:
+                    finish()
 
     sys.argv = ["floor", "worker", "--loglevel", "warn"]
     app.main()
 
 
+def hop_topics(topic: str, out: Path) -> tuple[str, str]:
+    """The hop floor's matches and alerts topics (created before it starts: a topic Faust creates on first send is
+    only read after the next metadata refresh)."""
+    return f"{topic}-{out.stem}-matches", f"{topic}-{out.stem}-alerts"
+
+
 def floor(mode: str, bootstrap: str, topic: str, count: int, partitions: int, work: Path) -> dict[str, Any]:
     """Run one floor in its own process; its figures once it has consumed ``count`` messages."""
     out = work / f"floor-{mode}-{uuid.uuid4().hex[:6]}.json"
+    if mode == "hop":
+        ensure_topics(bootstrap, list(hop_topics(topic, out)), partitions=partitions)
     log = out.with_suffix(".log")
     with open(log, "wb") as logf:
         proc = subprocess.Popen(
@@ -293,7 +323,7 @@ def _spy(pid: int, out: Path) -> subprocess.Popen:
     """py-spy recording ``pid`` into ``out`` (raw collapsed stacks) until sent SIGINT."""
     spy_cmd = [
         str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-        "--rate", "100", "--format", "raw", "--nonblocking", "--output", str(out),
+        "--rate", "100", "--format", "raw", "--nonblocking", "--gil", "--output", str(out),
     ]  # fmt: skip
     return subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -578,7 +608,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
         result = end_to_end(bootstrap, topic, args.articles, expected, 1, work, dump=args.dump_alerts)
         print(f"{result['alerts']} alerts (expected {expected}) {result['kinds']} -> {args.dump_alerts}")
         return
-    rows: dict[str, list[float]] = {"bare": [], "analyze": [], "worker": [], "ratio": []}
+    rows: dict[str, list[float]] = {"bare": [], "analyze": [], "hop": [], "worker": [], "ratio": []}
     if not args.no_throughput:
         topic = f"articles-pipe-{uuid.uuid4().hex[:6]}"
         ensure_topics(bootstrap, [topic], partitions=args.partitions)
@@ -587,19 +617,28 @@ def run(args: argparse.Namespace, work: Path) -> None:
         for i in range(args.repeat):
             bare = floor("bare", bootstrap, topic, args.articles, args.partitions, work)
             analyze = floor("analyze", bootstrap, topic, args.articles, args.partitions, work)
+            hop = floor("hop", bootstrap, topic, args.articles, args.partitions, work)
             e2e = end_to_end(bootstrap, topic, args.articles, analyze["matches"], args.partitions, work)
             # the analyze floor again right after the worker: the load of a shared machine drifts during a run, so
             # the worker is compared with the mean of the floor just before and just after it
             after = floor("analyze", bootstrap, topic, args.articles, args.partitions, work)
             analyze = {**analyze, "rate": (analyze["rate"] + after["rate"]) / 2, "before_after": (analyze, after)}
             ratio = e2e["rate"] / analyze["rate"]
-            for name, value in (("bare", bare["rate"]), ("analyze", analyze["rate"]), ("worker", e2e["rate"])):
+            named = (
+                ("bare", bare["rate"]),
+                ("analyze", analyze["rate"]),
+                ("hop", hop["rate"]),
+                ("worker", e2e["rate"]),
+            )
+            for name, value in named:
                 rows[name].append(value)
             rows["ratio"].append(100 * ratio)
             print(
                 f"run {i + 1}: bare {bare['rate']:,.0f}/s; analyze {analyze['rate']:,.0f}/s (before "
                 f"{analyze['before_after'][0]['rate']:,.0f}, after {analyze['before_after'][1]['rate']:,.0f}) "
-                f"({analyze['matches']:,} matches); worker {e2e['rate']:,.0f}/s = {100 * ratio:.0f} % of analyze "
+                f"({analyze['matches']:,} matches); analyze + matches hop {hop['rate']:,.0f}/s = "
+                f"{100 * hop['rate'] / analyze['rate']:.0f} % of analyze; "
+                f"worker {e2e['rate']:,.0f}/s = {100 * ratio:.0f} % of analyze "
                 f"({e2e['alerts']:,} alerts {e2e['kinds']}, {e2e['seconds']:.1f} s, peak RSS {e2e['rss_mb']:.0f} MB, "
                 f"{e2e['errors']} ERROR lines; alerts 0/10/50/90/100 % at {e2e['deciles']} s); "
                 f"load average {os.getloadavg()[0]:.1f}",
@@ -612,15 +651,19 @@ def run(args: argparse.Namespace, work: Path) -> None:
             print(f"profiled run: worker {e2e['rate']:,.0f}/s under py-spy ({e2e['seconds']:.1f} s); raw: {raw}")
             print(summarise_profile(raw), flush=True)
         print()
-        print("| run | bare Faust agent | Faust agent + analyze | worker end to end | worker / analyze |")
-        print("|---|---:|---:|---:|---:|")
+        print(
+            "| run | bare Faust agent | Faust agent + analyze | + matches hop | worker end to end | worker / analyze |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
         for i in range(len(rows["bare"])):
             print(
-                f"| {i + 1} | {rows['bare'][i]:,.0f} | {rows['analyze'][i]:,.0f} | {rows['worker'][i]:,.0f} "
+                f"| {i + 1} | {rows['bare'][i]:,.0f} | {rows['analyze'][i]:,.0f} | {rows['hop'][i]:,.0f} "
+                f"| {rows['worker'][i]:,.0f} "
                 f"| {rows['ratio'][i]:.0f} % |"
             )
         print(
             f"| spread (min-max, % of mean) | {spread(rows['bare'])} | {spread(rows['analyze'])} "
+            f"| {spread(rows['hop'])} "
             f"| {spread(rows['worker'])} | {spread(rows['ratio'])} |"
         )
         print(flush=True)
