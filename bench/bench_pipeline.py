@@ -14,13 +14,16 @@ in ``--partitions`` partitions, ``--repeat`` times in a row, each with a fresh c
 - ``analyze``: a Faust agent that decodes and runs ``Matcher.analyze`` with the shipped rule pack, the matcher built
   the way the worker builds it (``LiveRules``); it also counts the (article, rule) matches, which is the number of
   alerts the worker must publish (the pack has no ``suppress`` and no ``escalate``: one alert or update per match);
+- ``hop``: the analyze floor's agent also sends one 2.9 kB message per match, keyed by rule, to a second agent that
+  sends one message on for each: the worker's shape (two agents, a topic between them) with none of its own work,
+  so what Faust allows for that shape; timed until the second agent has handled every match;
 - ``worker``: one real ``newswatch worker`` process (as bench/workers.py starts them) with a fresh app id and
   alerts topic, timed from its first message on the matches topic (the first article that matched, classified) to
   the last alert on ``alerts`` (record timestamps, set by the worker's producer), once ``alerts`` holds as many
   alerts as the analyze floor counted matches; then the analyze floor once more, and the worker is compared with
   the mean of the floor before and after it (the load of a shared machine drifts within a run).
 
-Floors are timed inside their process from the first message consumed to the last, so none of the three counts
+Floors are timed inside their process from the first message consumed to the last, so none of them counts
 process start, group join or partition assignment.
 
 Latency (``--rates``): for each rate a fresh topic and one running worker; one producer sends real articles at that
