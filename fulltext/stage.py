@@ -1,31 +1,28 @@
 """The full-text stage's Kafka loop: teasers in, articles out, each offset committed only once its article is on
 ``articles`` and acknowledged (at least once: a crash re-reads, never loses).
 
-Pages are read concurrently (``in_flight`` at once, any order); a partition's committed offset is the lowest
-offset still in flight, so a slow page holds back commits, never other articles.
+Pages are read concurrently (``in_flight`` at once, any order) by the loop of newswatch.core.inflight: a
+partition's committed offset is the lowest still in flight, so a slow page holds back commits, never other articles.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from newswatch.core.offsets import Offsets
+from newswatch.core.inflight import InFlightStage
 from newswatch.fulltext.enrich import with_page, without_page
 from newswatch.fulltext.metrics import FulltextMetrics
 from newswatch.fulltext.pages import Page, PageReader
 
 log = logging.getLogger(__name__)
 
-COMMIT_EVERY = 1.0  # seconds
 SEND_RETRY = 2.0  # seconds between tries of a send Kafka did not acknowledge
 
 
@@ -62,7 +59,7 @@ def encode(article: dict[str, Any]) -> bytes:
         return json.dumps(article, ensure_ascii=True).encode("ascii")
 
 
-class FulltextStage:
+class FulltextStage(InFlightStage):
     """Consume teasers, read their pages, produce the articles; ``await stage.run(stop)`` until ``stop`` is set."""
 
     def __init__(
@@ -74,21 +71,15 @@ class FulltextStage:
         in_flight: int = 32,
         grace: float = 25.0,
     ) -> None:
+        super().__init__(topics.teasers, metrics.in_flight, in_flight=in_flight, grace=grace)
         self.topics = topics
         self.reader = reader
         self.metrics = metrics
-        self.in_flight = max(1, in_flight)
-        self.grace = grace
-        self.offsets = Offsets()
-        self.tasks: dict[tuple[TopicPartition, int], asyncio.Task[None]] = {}
-        self.consumer: AIOKafkaConsumer | None = None
-        self.producer: AIOKafkaProducer | None = None
-        self._stopping = False
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set; articles in flight then get ``grace`` seconds to finish."""
+    def new_consumer(self) -> AIOKafkaConsumer:
+        """The teasers consumer: a new group reads the teasers from the start."""
         t = self.topics
-        self.consumer = AIOKafkaConsumer(
+        return AIOKafkaConsumer(
             bootstrap_servers=t.bootstrap,
             group_id=t.group,
             enable_auto_commit=False,
@@ -97,7 +88,11 @@ class FulltextStage:
             max_poll_interval_ms=600_000,
             **t.client_options,
         )
-        self.producer = AIOKafkaProducer(
+
+    def new_producer(self) -> AIOKafkaProducer:
+        """The articles producer (gzip: pages make long articles)."""
+        t = self.topics
+        return AIOKafkaProducer(
             bootstrap_servers=t.bootstrap,
             acks="all",
             enable_idempotence=True,
@@ -106,58 +101,17 @@ class FulltextStage:
             max_request_size=1_048_576,
             **t.client_options,
         )
-        await self.producer.start()
-        try:
-            self.consumer.subscribe([t.teasers], listener=_Revoked(self))
-            await self.consumer.start()
-            try:
-                await self._loop(stop)
-            finally:
-                await self._drain(self.grace)
-                await self._commit()
-                await self.consumer.stop()
-        finally:
-            await self.producer.stop()
 
-    async def _loop(self, stop: asyncio.Event) -> None:
-        assert self.consumer is not None
-        last_commit = asyncio.get_running_loop().time()
-        paused = False
-        while not stop.is_set():
-            free = self.in_flight - len(self.tasks)
-            assigned = self.consumer.assignment()
-            if free <= 0 and not paused:
-                self.consumer.pause(*assigned)
-                paused = True
-            elif free > 0 and paused:
-                self.consumer.resume(*assigned)
-                paused = False
-            batches = await self.consumer.getmany(timeout_ms=200, max_records=max(1, free))
-            for tp, records in batches.items():
-                for record in records:
-                    self.offsets.started(tp, record.offset)
-                    key = (tp, record.offset)
-                    self.tasks[key] = asyncio.create_task(self._handle(tp, record.offset, record.key, record.value))
-            now = asyncio.get_running_loop().time()
-            if now - last_commit >= COMMIT_EVERY:
-                last_commit = now
-                await self._commit()
-
-    async def _handle(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
-        self.metrics.in_flight.inc()
+    async def process(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
+        """Read the teaser's page and send the article on (as it came when it cannot be read)."""
         try:
-            try:
-                out = await self._enrich(value)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug of ours must cost one page, not the partition's progress
-                log.warning("teaser at %s:%d passed on as it came", tp.topic, offset, exc_info=True)
-                out = value or b""
-            await self._send(key, out)
-            self.offsets.finished(tp, offset)
-        finally:
-            self.metrics.in_flight.dec()
-            self.tasks.pop((tp, offset), None)
+            out = await self._enrich(value)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug of ours must cost one page, not the partition's progress
+            log.warning("teaser at %s:%d passed on as it came", tp.topic, offset, exc_info=True)
+            out = value or b""
+        await self._send(key, out)
 
     async def _enrich(self, value: bytes | None) -> bytes:
         article = decode(value)
@@ -196,45 +150,3 @@ class FulltextStage:
                     raise  # left uncommitted: read again after the restart
                 log.warning("article not acknowledged by Kafka (%s); trying again", type(exc).__name__)
                 await asyncio.sleep(SEND_RETRY)
-
-    async def _commit(self, partitions: Iterable[TopicPartition] | None = None) -> None:
-        assert self.consumer is not None
-        offsets = self.offsets.committable(partitions)
-        if not offsets:
-            return
-        try:
-            await self.consumer.commit(offsets)
-        except KafkaError as exc:  # a rebalance or an outage: committed at the next chance, read again at worst
-            log.info("offsets not committed (%s); committed later", type(exc).__name__)
-            return
-        self.offsets.committed.update(offsets)
-
-    async def _drain(self, grace: float, partitions: set[TopicPartition] | None = None) -> None:
-        """Let the articles in flight (of ``partitions``, default all) finish within ``grace``, then cancel the rest."""
-        self._stopping = partitions is None
-        tasks = [task for (tp, _), task in list(self.tasks.items()) if partitions is None or tp in partitions]
-        if not tasks:
-            return
-        _done, pending = await asyncio.wait(tasks, timeout=grace)
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    async def revoked(self, partitions: set[TopicPartition]) -> None:
-        """Before another instance takes ``partitions``: finish their articles, commit, forget them."""
-        await self._drain(self.grace, partitions)
-        await self._commit(partitions)
-        self.offsets.forget(partitions)
-
-
-class _Revoked(ConsumerRebalanceListener):
-    def __init__(self, stage: FulltextStage) -> None:
-        self.stage = stage
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.stage.revoked(set(revoked))
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None

@@ -2,24 +2,23 @@
 routed to accepted it or the alert is on the dead-letter topic (at least once: a crash re-reads and re-delivers,
 with the same idempotency key; it never skips).
 
-Alerts are delivered concurrently (``in_flight`` at once, any order); a partition's committed offset is the lowest
-still in flight (newswatch.core.offsets), so a sink being retried holds back commits, never other alerts.
+Alerts are delivered concurrently (``in_flight`` at once, any order) by the loop of newswatch.core.inflight: a
+partition's committed offset is the lowest still in flight, so a sink being retried holds back commits, never other
+alerts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from newswatch.core.offsets import Offsets
+from newswatch.core.inflight import InFlightStage
 from newswatch.notify import deadletter
 from newswatch.notify.decode import decode_alert
 from newswatch.notify.deliver import Deliverer, Result, Sinks
@@ -29,7 +28,6 @@ from newswatch.notify.route import route
 
 log = logging.getLogger(__name__)
 
-COMMIT_EVERY = 1.0  # seconds
 SEND_RETRY = 2.0  # seconds between tries of a dead letter Kafka did not acknowledge
 
 
@@ -45,7 +43,7 @@ class NotifyTopics:
     client_options: dict[str, Any] = field(default_factory=dict)  # TLS/SASL (KafkaSecurity.aiokafka())
 
 
-class NotifyStage:
+class NotifyStage(InFlightStage):
     """Consume alerts, deliver them; ``await stage.run(stop)`` until ``stop`` is set."""
 
     def __init__(
@@ -59,25 +57,19 @@ class NotifyStage:
         in_flight: int = 64,
         grace: float = 25.0,
     ) -> None:
+        super().__init__(topics.alerts, metrics.in_flight, in_flight=in_flight, grace=grace)
         self.topics = topics
         self.live = live
         self.sinks = sinks
         self.deliverer = deliverer
         self.metrics = metrics
-        self.in_flight = max(1, in_flight)
-        self.grace = grace
-        self.offsets = Offsets()
-        self.tasks: dict[tuple[TopicPartition, int], asyncio.Task[None]] = {}
-        self.consumer: AIOKafkaConsumer | None = None
-        self.producer: AIOKafkaProducer | None = None
-        self._stopping = False
+        self._last_reload: float | None = None
         sinks.update(live.config)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set; deliveries in flight then get ``grace`` seconds to finish (the rest are
-        delivered again after a restart)."""
+    def new_consumer(self) -> AIOKafkaConsumer:
+        """The alerts consumer: a new group starts where ``auto_offset_reset`` says (latest by default)."""
         t = self.topics
-        self.consumer = AIOKafkaConsumer(
+        return AIOKafkaConsumer(
             bootstrap_servers=t.bootstrap,
             group_id=t.group,
             enable_auto_commit=False,
@@ -86,50 +78,21 @@ class NotifyStage:
             max_poll_interval_ms=600_000,
             **t.client_options,
         )
-        self.producer = AIOKafkaProducer(
+
+    def new_producer(self) -> AIOKafkaProducer:
+        """The dead-letter producer."""
+        t = self.topics
+        return AIOKafkaProducer(
             bootstrap_servers=t.bootstrap, acks="all", enable_idempotence=True, linger_ms=5, **t.client_options
         )
-        await self.producer.start()
-        try:
-            self.consumer.subscribe([t.alerts], listener=_Revoked(self))
-            await self.consumer.start()
-            try:
-                await self._loop(stop)
-            finally:
-                await self._drain(self.grace)
-                await self._commit()
-                await self.consumer.stop()
-        finally:
-            await self.producer.stop()
 
-    async def _loop(self, stop: asyncio.Event) -> None:
-        assert self.consumer is not None
-        clock = asyncio.get_running_loop().time
-        last_commit = last_reload = clock()
-        paused = False
-        while not stop.is_set():
-            free = self.in_flight - len(self.tasks)
-            assigned = self.consumer.assignment()
-            if free <= 0 and not paused:
-                self.consumer.pause(*assigned)
-                paused = True
-            elif free > 0 and paused:
-                self.consumer.resume(*assigned)
-                paused = False
-            batches = await self.consumer.getmany(timeout_ms=200, max_records=max(1, free))
-            for tp, records in batches.items():
-                for record in records:
-                    self.offsets.started(tp, record.offset)
-                    self.tasks[(tp, record.offset)] = asyncio.create_task(
-                        self._handle(tp, record.offset, record.key, record.value)
-                    )
-            now = clock()
-            if now - last_reload >= RELOAD_EVERY:
-                last_reload = now
-                self._reload()
-            if now - last_commit >= COMMIT_EVERY:
-                last_commit = now
-                await self._commit()
+    def tick(self, now: float) -> None:
+        """Reload the notify file every RELOAD_EVERY seconds."""
+        if self._last_reload is None:
+            self._last_reload = now
+        elif now - self._last_reload >= RELOAD_EVERY:
+            self._last_reload = now
+            self._reload()
 
     def _reload(self) -> None:
         config = self.live.check()
@@ -138,16 +101,8 @@ class NotifyStage:
             self.sinks.update(config)
             log.info("notify file reloaded: %d sinks, %d routes", len(config.sinks), len(config.routes))
 
-    async def _handle(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
-        self.metrics.in_flight.inc()
-        try:
-            await self._deliver(tp, offset, key, value)
-            self.offsets.finished(tp, offset)
-        finally:
-            self.metrics.in_flight.dec()
-            self.tasks.pop((tp, offset), None)
-
-    async def _deliver(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
+    async def process(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
+        """Deliver one alert to every sink it is routed to; what a sink did not accept goes to the dead letters."""
         read_at = time.monotonic()
         alert = decode_alert(value)
         if alert is None:
@@ -201,46 +156,3 @@ class NotifyStage:
                     raise  # left uncommitted: read and delivered again after the restart
                 log.warning("dead letter not acknowledged by Kafka (%s); trying again", type(exc).__name__)
                 await asyncio.sleep(SEND_RETRY)
-
-    async def _commit(self, partitions: Iterable[TopicPartition] | None = None) -> None:
-        assert self.consumer is not None
-        offsets = self.offsets.committable(partitions)
-        if not offsets:
-            return
-        try:
-            await self.consumer.commit(offsets)
-        except KafkaError as exc:  # a rebalance or an outage: committed at the next chance, delivered again at worst
-            log.info("offsets not committed (%s); committed later", type(exc).__name__)
-            return
-        self.offsets.committed.update(offsets)
-
-    async def _drain(self, grace: float, partitions: set[TopicPartition] | None = None) -> None:
-        """Let the deliveries in flight (of ``partitions``, default all) finish within ``grace``, then cancel the
-        rest (left uncommitted: delivered again by whoever reads the partition next)."""
-        self._stopping = partitions is None
-        tasks = [task for (tp, _), task in list(self.tasks.items()) if partitions is None or tp in partitions]
-        if not tasks:
-            return
-        _done, pending = await asyncio.wait(tasks, timeout=grace)
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    async def revoked(self, partitions: set[TopicPartition]) -> None:
-        """Before another notifier takes ``partitions``: finish their deliveries, commit, forget them."""
-        await self._drain(self.grace, partitions)
-        await self._commit(partitions)
-        self.offsets.forget(partitions)
-
-
-class _Revoked(ConsumerRebalanceListener):
-    def __init__(self, stage: NotifyStage) -> None:
-        self.stage = stage
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.stage.revoked(set(revoked))
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None

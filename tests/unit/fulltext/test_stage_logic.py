@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from aiokafka import TopicPartition
 
+from newswatch.core.offsets import Offsets
 from newswatch.fulltext.enrich import with_page
 from newswatch.fulltext.extract import ExtractFailed, ExtractLimits, Extractor
 from newswatch.fulltext.pages import Page, truncate_utf8
-from newswatch.fulltext.stage import Offsets, decode, encode
+from newswatch.fulltext.stage import decode, encode
 
 TP = TopicPartition("articles.teasers", 0)
 
