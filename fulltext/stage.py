@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from newswatch.core.inflight import InFlightStage
@@ -71,23 +71,19 @@ class FulltextStage(InFlightStage):
         in_flight: int = 32,
         grace: float = 25.0,
     ) -> None:
-        super().__init__(topics.teasers, metrics.in_flight, in_flight=in_flight, grace=grace)
+        super().__init__(
+            topics.teasers,
+            metrics.in_flight,
+            bootstrap=topics.bootstrap,
+            group=topics.group,
+            auto_offset_reset="earliest",
+            client_options=topics.client_options,
+            in_flight=in_flight,
+            grace=grace,
+        )
         self.topics = topics
         self.reader = reader
         self.metrics = metrics
-
-    def new_consumer(self) -> AIOKafkaConsumer:
-        """The teasers consumer: a new group reads the teasers from the start."""
-        t = self.topics
-        return AIOKafkaConsumer(
-            bootstrap_servers=t.bootstrap,
-            group_id=t.group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            # pages take seconds; the loop keeps polling (paused partitions) so this is never reached in practice
-            max_poll_interval_ms=600_000,
-            **t.client_options,
-        )
 
     def new_producer(self) -> AIOKafkaProducer:
         """The articles producer (gzip: pages make long articles)."""

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from newswatch.core.inflight import InFlightStage
@@ -57,7 +57,16 @@ class NotifyStage(InFlightStage):
         in_flight: int = 64,
         grace: float = 25.0,
     ) -> None:
-        super().__init__(topics.alerts, metrics.in_flight, in_flight=in_flight, grace=grace)
+        super().__init__(
+            topics.alerts,
+            metrics.in_flight,
+            bootstrap=topics.bootstrap,
+            group=topics.group,
+            auto_offset_reset=topics.auto_offset_reset,  # latest by default: a first start pages no history
+            client_options=topics.client_options,
+            in_flight=in_flight,
+            grace=grace,
+        )
         self.topics = topics
         self.live = live
         self.sinks = sinks
@@ -65,19 +74,6 @@ class NotifyStage(InFlightStage):
         self.metrics = metrics
         self._last_reload: float | None = None
         sinks.update(live.config)
-
-    def new_consumer(self) -> AIOKafkaConsumer:
-        """The alerts consumer: a new group starts where ``auto_offset_reset`` says (latest by default)."""
-        t = self.topics
-        return AIOKafkaConsumer(
-            bootstrap_servers=t.bootstrap,
-            group_id=t.group,
-            enable_auto_commit=False,
-            auto_offset_reset=t.auto_offset_reset,
-            # retries take minutes; the loop keeps polling (paused partitions) so this is never reached in practice
-            max_poll_interval_ms=600_000,
-            **t.client_options,
-        )
 
     def new_producer(self) -> AIOKafkaProducer:
         """The dead-letter producer."""

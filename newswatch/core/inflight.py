@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -30,12 +31,28 @@ COMMIT_EVERY = 1.0  # seconds
 class InFlightStage:
     """Consume ``source``, handle each message with :meth:`process`; ``await stage.run(stop)`` until ``stop`` is set.
 
-    Subclasses provide :meth:`new_consumer`, :meth:`new_producer` and :meth:`process`, and may use :meth:`tick`
-    for periodic work between polls. ``in_flight_gauge`` counts the messages being handled.
+    Subclasses provide :meth:`new_producer` and :meth:`process`, and may use :meth:`tick` for periodic work between
+    polls. ``in_flight_gauge`` counts the messages being handled; ``client_options`` are the clients' TLS/SASL
+    options (newswatch.core.kafka_security.KafkaSecurity.aiokafka()).
     """
 
-    def __init__(self, source: str, in_flight_gauge: Gauge, *, in_flight: int, grace: float) -> None:
+    def __init__(
+        self,
+        source: str,
+        in_flight_gauge: Gauge,
+        *,
+        bootstrap: str,
+        group: str,
+        auto_offset_reset: str,
+        client_options: dict[str, Any],
+        in_flight: int,
+        grace: float,
+    ) -> None:
         self.source = source
+        self.bootstrap = bootstrap
+        self.group = group
+        self.auto_offset_reset = auto_offset_reset
+        self.client_options = client_options
         self.in_flight_gauge = in_flight_gauge
         self.in_flight = max(1, in_flight)
         self.grace = grace
@@ -47,8 +64,17 @@ class InFlightStage:
         self._stopping = False
 
     def new_consumer(self) -> AIOKafkaConsumer:
-        """The consumer (its group, TLS/SASL and offset-reset options); auto commit must be off."""
-        raise NotImplementedError
+        """The consumer of ``source``: offsets committed by this loop only."""
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset=self.auto_offset_reset,
+            # handling takes seconds (pages, sink retries take minutes); the loop keeps polling (paused partitions),
+            # so this is never reached in practice
+            max_poll_interval_ms=600_000,
+            **self.client_options,
+        )
 
     def new_producer(self) -> AIOKafkaProducer:
         """The producer of the stage's output (acks=all)."""
