@@ -12,8 +12,8 @@ from faust import StreamT
 from newswatch.agents.decode import MAX_ARTICLE_BYTES, decode_article
 from newswatch.alerts.build import build_alert
 from newswatch.alerts.escalation import Escalate
+from newswatch.alerts.fingerprint import story_of
 from newswatch.alerts.limits import MAX_MESSAGE_BYTES
-from newswatch.alerts.stories import story_of
 from newswatch.matcher.engine import Analysis
 from newswatch.matcher.model import Event
 from newswatch.streams.deadletter import DeadLetters

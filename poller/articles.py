@@ -7,7 +7,7 @@ the full-text stage's record of the page fetch).
 
 Every string a feed supplies is capped in UTF-8 bytes (not characters: 400,000 CJK characters are 1.2 MB) and
 cleaned of control characters, so an article always fits in one Kafka message, and so do the match message and
-the alert that copy its id, URL, title and source (agents/classify.py, alerts/build.py, alerts/stories.py).
+the alert that copy its id, URL, title and source (agents/classify.py, alerts/build.py, alerts/fingerprint.py).
 """
 
 from __future__ import annotations

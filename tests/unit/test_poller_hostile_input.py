@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from newswatch.agents.classify import rule_options
 from newswatch.alerts.build import build_alert
-from newswatch.alerts.stories import story_of
+from newswatch.alerts.fingerprint import story_of
 from newswatch.core.http import FetchLimits
 from newswatch.local.feedserver import FeedServer, Route
 from newswatch.matcher import Matcher, load_rules

@@ -8,7 +8,8 @@ from typing import Any
 
 from newswatch.alerts import stories
 from newswatch.alerts.build import alert_id
-from newswatch.alerts.stories import StoryIndex, simhash, story_of
+from newswatch.alerts.fingerprint import simhash, story_of
+from newswatch.alerts.stories import StoryIndex
 from newswatch.poller.articles import to_article
 from newswatch.poller.parse import parse_feed
 
@@ -287,7 +288,7 @@ def test_the_native_fingerprint_is_the_python_one(shared_data: Path) -> None:
     """simhash runs natively (matcher/native/src/simhash.rs); a different bit would split or merge stories."""
     import json
 
-    from newswatch.alerts.stories import fingerprint_text, simhash_python
+    from newswatch.alerts.fingerprint import fingerprint_text, simhash_python
 
     lines = (shared_data / "articles" / "articles.jsonl").read_text(encoding="utf-8").splitlines()
     texts = [fingerprint_text(json.loads(line)) for line in lines[::4]]
