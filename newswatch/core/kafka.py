@@ -17,7 +17,7 @@ from kafka.errors import (
     UnsupportedSaslMechanismError,
 )
 
-from newswatch.core.kafka_security import KafkaSecurity, diagnose, sasl_refusal
+from newswatch.core.kafka_security import KafkaSecurity, catching_refusals, diagnose, sasl_refusal
 from newswatch.core.settings import Settings, get_settings
 
 # kafka-python 3 reports "no broker answered" as a bootstrap timeout or a connection error.
@@ -58,18 +58,22 @@ def security() -> KafkaSecurity:
 def reaching(bootstrap: str, using: KafkaSecurity | None = None) -> Iterator[None]:
     """Turn kafka-python's connection errors inside the block into one clear error: KafkaAuthFailed for refused
     credentials, KafkaUnavailable naming the address (and, when a TLS probe can tell, the setting to fix)."""
-    try:
-        yield
-    except (SaslAuthenticationFailedError, UnsupportedSaslMechanismError) as exc:
-        raise KafkaAuthFailed(bootstrap, using or security(), str(exc)[:200]) from None
-    except UNREACHABLE as exc:
-        using = using or security()
-        found = diagnose(bootstrap, using)
-        if not found and using.uses_sasl:
-            refused = sasl_refusal(bootstrap, using)
-            if refused:
-                raise KafkaAuthFailed(bootstrap, using, refused) from None
-        raise KafkaUnavailable(bootstrap, found or type(exc).__name__) from None
+    # a refused login reaches us as a timeout; the broker's refusal is only in kafka-python's log
+    with catching_refusals() as refusals:
+        try:
+            yield
+        except (SaslAuthenticationFailedError, UnsupportedSaslMechanismError) as exc:
+            raise KafkaAuthFailed(bootstrap, using or security(), str(exc)[:200]) from None
+        except UNREACHABLE as exc:
+            using = using or security()
+            if refusals.found and using.uses_sasl:
+                raise KafkaAuthFailed(bootstrap, using, refusals.found) from None
+            found = diagnose(bootstrap, using)
+            if not found and using.uses_sasl:
+                refused = sasl_refusal(bootstrap, using)
+                if refused:
+                    raise KafkaAuthFailed(bootstrap, using, refused) from None
+            raise KafkaUnavailable(bootstrap, found or type(exc).__name__) from None
 
 
 def admin_client(bootstrap: str, using: KafkaSecurity | None = None) -> KafkaAdminClient:

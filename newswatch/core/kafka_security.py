@@ -7,7 +7,11 @@ The password never appears in ``repr``, logs or error messages.
 
 from __future__ import annotations
 
+import logging
+import re
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,43 +216,71 @@ def diagnose(bootstrap: str, security: KafkaSecurity, timeout: float = 5.0) -> s
             return ""
 
 
+class SaslRefusals(logging.Handler):
+    """Catches the broker's refusal of our SASL credentials in kafka-python's log, which is the only place it appears:
+    kafka-python (like aiokafka) reports a refused login to its caller as a bootstrap timeout.
+
+    Two records carry it: the connection manager's "Connection failed: ... SaslAuthenticationFailedError ..." (an
+    ERROR, logged on every refused try) and, at DEBUG, the protocol parser's ``SaslAuthenticateResponse``.
+    ``found`` is the broker's reason, "" while none was seen. Attach it with :func:`catching_refusals`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.found = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "SaslAuthenticateResponse" in message and "error_code=0," not in message:
+            reason = re.search(r"error_message='([^']*)'", message)
+            self.found = reason.group(1) if reason else "credentials refused"
+        elif "SaslAuthenticationFailedError" in message:
+            # "...SaslAuthenticationFailedError: <the broker's message>": keep what follows the last class name
+            self.found = message.rsplit("SaslAuthenticationFailedError", 1)[1].lstrip(":] ").strip()[:200] or (
+                "credentials refused"
+            )
+
+
+@contextmanager
+def catching_refusals(debug: bool = False) -> Iterator[SaslRefusals]:
+    """A :class:`SaslRefusals` on kafka-python's connection manager (and, with ``debug``, its protocol parser) for
+    the block. A logger the console does not show at that level (newswatch shows kafka-python's from CRITICAL up,
+    NEWSWATCH_KAFKA_CLIENT_LOG_LEVEL) is opened for the block with its records kept out of the console."""
+    catch = SaslRefusals()
+    taps = [("kafka.net.manager", logging.ERROR)] + ([("kafka.protocol.parser", logging.DEBUG)] if debug else [])
+    saved = []
+    for name, level in taps:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        if logger.getEffectiveLevel() > level:
+            logger.setLevel(level)
+            logger.propagate = False
+        logger.addHandler(catch)
+    try:
+        yield catch
+    finally:
+        for logger, level, propagate in saved:
+            logger.removeHandler(catch)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
 def sasl_refusal(bootstrap: str, security: KafkaSecurity, timeout: float = 15.0) -> str:
     """The broker's reason when it refuses our SASL credentials, else "".
 
-    kafka-python (like aiokafka) reports a refused login as a bootstrap timeout; the broker's answer is only in
-    its protocol debug log, so one short connection is made with that log captured. It runs only after a failure,
-    so its timeout is generous: a TLS and SCRAM handshake on a loaded machine took longer than 5 s (CI flake).
+    One short connection is made with kafka-python's log caught (:class:`SaslRefusals`). It runs only after a
+    failure in which no refusal was logged, so its timeout is generous: a TLS and SCRAM handshake on a loaded machine
+    took longer than 5 s (CI flake).
     """
-    import logging
-    import re
-
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    class Catch(logging.Handler):
-        found = ""
-
-        def emit(self, record: logging.LogRecord) -> None:
-            message = record.getMessage()
-            if "SaslAuthenticateResponse" in message and "error_code=0," not in message:
-                reason = re.search(r"error_message='([^']*)'", message)
-                self.found = reason.group(1) if reason else "credentials refused"
-
-    catch = Catch(logging.DEBUG)
-    logger = logging.getLogger("kafka.protocol.parser")
-    saved = logger.level, logger.propagate
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False  # the protocol dump is for us, not for the console
-    logger.addHandler(catch)
-    try:
-        client = KafkaAdminClient(
-            bootstrap_servers=bootstrap, bootstrap_timeout_ms=int(timeout * 1000), **security.kafka_python()
-        )
-        client.close()
-    except (KafkaError, OSError):
-        pass
-    finally:
-        logger.removeHandler(catch)
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]
+    with catching_refusals(debug=True) as catch:
+        try:
+            client = KafkaAdminClient(
+                bootstrap_servers=bootstrap, bootstrap_timeout_ms=int(timeout * 1000), **security.kafka_python()
+            )
+            client.close()
+        except (KafkaError, OSError):
+            pass
     return catch.found

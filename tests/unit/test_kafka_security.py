@@ -81,3 +81,46 @@ def test_faust_environment_variables_cannot_move_the_worker(monkeypatch: pytest.
     app = make_app(Settings(), WorkerMetrics(registry), registry)
     assert [str(url) for url in app.conf.broker] == ["kafka://127.0.0.1:9092"]
     assert app.conf.web_bind == "127.0.0.1"
+
+
+def test_a_refused_login_is_read_from_kafka_pythons_log_even_when_the_console_hides_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """kafka-python reports a refused login to its caller as a bootstrap timeout; the broker's reason is only in its
+    log, which newswatch keeps off the console (CRITICAL). A CI run once missed it in the one extra probe made."""
+    import logging
+
+    kafka_log = logging.getLogger("kafka")
+    saved = kafka_log.level
+    kafka_log.setLevel(logging.CRITICAL)  # what newswatch's setup_logging does by default
+    console = logging.StreamHandler()  # on stderr, as setup_logging's
+    logging.getLogger().addHandler(console)
+    try:
+        _refusals_are_caught()
+    finally:
+        logging.getLogger().removeHandler(console)
+        kafka_log.setLevel(saved)
+    assert "Connection failed" not in capsys.readouterr().err
+    assert logging.getLogger("kafka.net.manager").propagate
+
+
+def _refusals_are_caught() -> None:
+    import logging
+
+    from kafka.errors import SaslAuthenticationFailedError
+
+    from newswatch.core.kafka_security import catching_refusals
+
+    reason = "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"
+    refused = SaslAuthenticationFailedError(f"SaslAuthenticationFailedError: {reason}")
+    with catching_refusals() as refusals:
+        logging.getLogger("kafka.net.manager").error("Connection failed: %s", refused)
+    assert refusals.found == reason
+    with catching_refusals(debug=True) as refusals:
+        logging.getLogger("kafka.protocol.parser").debug(
+            "Response 4: SaslAuthenticateResponse(error_code=58, error_message='%s', auth_bytes=b'')", reason
+        )
+    assert refusals.found == reason
+    with catching_refusals() as refusals:
+        logging.getLogger("kafka.net.manager").error("Connection failed: %s", ConnectionRefusedError(111, "refused"))
+    assert refusals.found == ""
