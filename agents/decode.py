@@ -15,6 +15,7 @@ from newswatch.alerts.limits import (
     MAX_FEED_TAG_BYTES,
     MAX_FEED_TAGS,
     MAX_ID_BYTES,
+    MAX_MESSAGE_BYTES,
     MAX_SHORT_BYTES,
     MAX_SOURCE_BYTES,
     MAX_TITLE_BYTES,
@@ -27,6 +28,8 @@ from newswatch.matcher.compile import FIELDS
 
 # The poller caps an article at well under 1 MB; anything bigger on the topic did not come from it.
 MAX_ARTICLE_BYTES = 1_048_576
+# A matches message is sent by a worker, which cannot send more than this (alerts/limits.py).
+MAX_MATCHES_BYTES = MAX_MESSAGE_BYTES
 
 # Every reason a message is refused: the values of the dead-letter metric's ``reason`` label and header.
 REASONS = (
@@ -145,17 +148,8 @@ def decode_article(raw: bytes | None) -> tuple[dict[str, Any] | None, str]:
         return None, "undecodable"
 
 
-def decode_match(raw: bytes | None) -> dict[str, Any] | None:
-    """A matches-topic message (``alert``, ``story``, ``options``, as the classify agent writes it), or None when
-    it is not one. Never raises.
-
-    The topic is internal, but a message from an older worker or another client must not stop the route agent
-    any more than a bad article stops the classify agent.
-    """
+def _match(candidate: Any) -> dict[str, Any] | None:
     try:
-        if raw is None or len(raw) > MAX_ARTICLE_BYTES:
-            return None
-        candidate = _load(raw)
         alert, story = candidate.get("alert"), candidate.get("story")
         options = candidate.get("options") or {}
         rule = alert.get("rule")
@@ -169,6 +163,27 @@ def decode_match(raw: bytes | None) -> dict[str, Any] | None:
             and (options.get("escalate") is None or isinstance(options["escalate"], dict))
             and (options.get("topic") is None or isinstance(options["topic"], str))
         )
-    except Exception:  # noqa: BLE001 - not a dict where one is expected, bad JSON, too deep: all one answer
+    except Exception:  # noqa: BLE001 - not a dict where one is expected: the same answer as a wrong field
         return None
     return candidate if ok else None
+
+
+def decode_matches(raw: bytes | None) -> list[dict[str, Any]] | None:
+    """The matches in a matches-topic message, in order: ``{"matches": [match, ...]}`` as the classify agent
+    writes it (agents/batch.py), or one match (``alert``, ``story``, ``options``) as workers before it did; None
+    when it is not such a message or any match in it is not one. Never raises.
+
+    The topic is internal, but a message from an older worker or another client must not stop the route agent
+    any more than a bad article stops the classify agent.
+    """
+    try:
+        if raw is None or len(raw) > MAX_MATCHES_BYTES:
+            return None
+        data = _load(raw)
+        found = data["matches"] if isinstance(data, dict) and "matches" in data else [data]
+        if not isinstance(found, list) or not found:
+            return None
+    except Exception:  # noqa: BLE001 - bad JSON, too deep: all one answer
+        return None
+    matches = [_match(candidate) for candidate in found]
+    return None if any(match is None for match in matches) else matches  # type: ignore[return-value]

@@ -15,7 +15,7 @@ from typing import Any
 
 from faust import StreamT
 
-from newswatch.agents.decode import decode_match
+from newswatch.agents.decode import decode_matches
 from newswatch.alerts.build import escalation_alert, headers
 from newswatch.alerts.escalation import Escalate, track
 from newswatch.alerts.stories import Decision, StoryIndex, decide
@@ -95,50 +95,55 @@ def register(worker: Worker) -> None:
 
     @worker.app.agent(topics.matches, name="route")
     async def route(stream: StreamT) -> None:
-        """Decide each match against its rule's state, then send alerts, updates and escalations."""
+        """Decide each match (a message holds one rule's matches of a batch of articles) against its rule's state,
+        then send alerts, updates and escalations."""
         async for event in stream.events():
-            candidate = decode_match(event.value)
-            if candidate is None:
+            candidates = decode_matches(event.value)
+            if candidates is None:
                 await dead_letters.skip(event.message, "bad_match")
                 continue
-            try:
-                decision, escalate, fired = decide_match(
-                    route_state, candidate, now=time.time(), window=window, index=index
-                )
-            except Exception as exc:  # noqa: BLE001 - a match the state code cannot take must not stop the stream
-                await dead_letters.skip(event.message, "bad_match", error=exc)
-                continue
-            alert, options = candidate["alert"], candidate.get("options") or {}
-            rule_id = alert["rule"]["id"]
-            if decision.action == "suppress":
-                metrics.suppressed.labels(rule_id, decision.reason).inc()
-                continue
-            if decision.action == "update":
-                metrics.child(metrics.suppressed, rule_id, "same_story").inc()
-            alert.update(
-                alert_id=decision.alert_id,
-                kind="alert" if decision.revision == 0 else "update",
-                revision=decision.revision,
-                sources=decision.sources,
+            failed: Exception | None = None
+            for candidate in candidates:
+                try:
+                    decided = decide_match(route_state, candidate, now=time.time(), window=window, index=index)
+                except Exception as exc:  # noqa: BLE001 - a match the state code cannot take must not stop the stream
+                    failed = failed or exc
+                    continue
+                await deliver(candidate, *decided)
+            if failed is not None:
+                # the whole message: replayed, the matches in it that did pass are taken as updates of their stories
+                await dead_letters.skip(event.message, "bad_match", error=failed)
+
+    async def deliver(
+        candidate: dict[str, Any], decision: Decision, escalate: Escalate | None, fired: list[tuple[str, Any]]
+    ) -> None:
+        """Send a decided match's alert or update, and the escalations that fire with it."""
+        alert, options = candidate["alert"], candidate.get("options") or {}
+        rule_id = alert["rule"]["id"]
+        if decision.action == "suppress":
+            metrics.suppressed.labels(rule_id, decision.reason).inc()
+            return
+        if decision.action == "update":
+            metrics.child(metrics.suppressed, rule_id, "same_story").inc()
+        alert.update(
+            alert_id=decision.alert_id,
+            kind="alert" if decision.revision == 0 else "update",
+            revision=decision.revision,
+            sources=decision.sources,
+        )
+        await publish(topics, metrics, alert, options.get("topic"), deliveries)
+        latency = _seconds_since(alert.get("fetched_at"), datetime.now(UTC))
+        if decision.action == "alert" and latency is not None and latency >= 0:
+            metrics.feed_to_alert.observe(latency)
+        for key, summary in fired:
+            assert escalate is not None  # fired only for a rule with an escalation
+            metrics.escalations.labels(rule_id).inc()
+            log.info(
+                "rule %s escalated%s: %d matches from %d sources",
+                rule_id,
+                "" if key == "*" else f" for {key}",
+                summary["count"],
+                summary["distinct_sources"],
             )
-            await publish(topics, metrics, alert, options.get("topic"), deliveries)
-            latency = _seconds_since(alert.get("fetched_at"), datetime.now(UTC))
-            if decision.action == "alert" and latency is not None and latency >= 0:
-                metrics.feed_to_alert.observe(latency)
-            for key, summary in fired:
-                assert escalate is not None  # fired only for a rule with an escalation
-                metrics.escalations.labels(rule_id).inc()
-                log.info(
-                    "rule %s escalated%s: %d matches from %d sources",
-                    rule_id,
-                    "" if key == "*" else f" for {key}",
-                    summary["count"],
-                    summary["distinct_sources"],
-                )
-                await publish(
-                    topics,
-                    metrics,
-                    escalation_alert(alert, summary, escalate.severity, key),
-                    options.get("topic"),
-                    deliveries,
-                )
+            escalation = escalation_alert(alert, summary, escalate.severity, key)
+            await publish(topics, metrics, escalation, options.get("topic"), deliveries)

@@ -34,9 +34,10 @@ raised one.
 ``--profile``: one more worker end-to-end run with ``py-spy record --format raw`` attached from "Worker ready" to
 the last alert, summarised by own and total time per function.
 
-``--dump-alerts FILE``: instead of all that, one worker over ``--articles`` articles in ONE partition (so the order of
-everything is fixed) and every alert on ``alerts`` written to FILE in topic order, ``detected_at`` removed: two dumps
-of a before/after pair must be byte-identical.
+``--dump-alerts FILE``: instead of all that, one worker over ``--articles`` articles in ONE partition and every alert
+on ``alerts`` written to FILE, ``detected_at`` removed, grouped by rule in topic order (the order Kafka keeps: alerts
+are keyed by rule; how two rules' alerts interleave depends on how the worker batches): two dumps of a before/after
+pair must be byte-identical.
 """
 
 from __future__ import annotations
@@ -314,9 +315,9 @@ def end_to_end(
         "errors": error_lines(logs),
     }
     if dump is not None:
+        alerts = [json.loads(record.value) for record in records]
         with open(dump, "w", encoding="utf-8") as out:
-            for record in records:
-                alert = json.loads(record.value)
+            for alert in sorted(alerts, key=lambda alert: alert["rule"]["id"]):  # stable: topic order within a rule
                 alert.pop("detected_at", None)
                 out.write(json.dumps(alert, ensure_ascii=False, sort_keys=True) + "\n")
     return result

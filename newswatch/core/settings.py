@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     worker_fetch_max_wait_ms: int = Field(default=100, ge=1, le=1500)
     # How long the worker's producer waits to fill a batch before sending it: fewer, larger produce requests.
     worker_producer_linger_ms: int = Field(default=0, ge=0, le=1000)
+    # The classify agent sends the matches of a batch of articles together, one message per rule (agents/batch.py):
+    # a batch closes when it holds this many articles or after the wait, whichever comes first. 1: one per match.
+    worker_match_batch: int = Field(default=200, ge=1, le=10_000)
+    worker_match_batch_wait_ms: int = Field(default=20, ge=1, le=1000)
     # Partitions of `articles`, `alerts`, the rule topics, the matches topic and the route-state table: the most
     # workers that can share the work. Every process of one deployment must use the same value (the table's
     # partitions must equal the matches topic's), and a topic's count only ever grows (see docs/scaling.md).

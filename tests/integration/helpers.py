@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 from newswatch.local.processes import free_port, stop_group
 from tests.conftest import ROOT, Topics
@@ -151,3 +151,13 @@ class AlertWatch:
 def log_tail(*logs: Path, chars: int = 3000) -> str:
     """The ends of some process logs, for an assertion message."""
     return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-chars:]}" for log in logs if log.exists())
+
+
+def produced(bootstrap: str, topic: str) -> int:
+    """Messages on ``topic`` now (the sum of its partitions' end offsets)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from newswatch.core.kafka import KafkaUnavailable, admin_client, ensure_topics
@@ -30,7 +29,7 @@ from newswatch.local.storypages import teaser_feed
 from newswatch.matcher import Matcher, load_rules
 from tests.conftest import KAFKA_LIBS, Topics
 from tests.integration.article_stream import conflicting_ids, covered, expected_pairs, real_articles
-from tests.integration.helpers import AlertWatch, log_tail, service_env, start_poller, start_worker, stop
+from tests.integration.helpers import AlertWatch, log_tail, produced, service_env, start_poller, start_worker, stop
 from tests.integration.poller_helpers import topic_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -93,16 +92,6 @@ def leader(bootstrap: str, topic: str, partition: int) -> int:
 def read_with_times(bootstrap: str, topic: str) -> list[tuple[int, dict[str, Any]]]:
     """Every message on ``topic`` now, with its record timestamp (ms)."""
     return [(r.timestamp, json.loads(r.value)) for r in topic_records(bootstrap, topic)]
-
-
-def produced(bootstrap: str, topic: str) -> int:
-    """Messages on ``topic`` now (the sum of its partitions' end offsets)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        return sum(consumer.end_offsets(partitions).values())
-    finally:
-        consumer.close()
 
 
 def wait_for(condition: Any, timeout: float, what: str, logs: list[Path]) -> None:

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from newswatch.agents import decode
+from newswatch.agents.batch import batch_message
 from newswatch.agents.classify import decode_article, match_messages
-from newswatch.agents.decode import MAX_ARTICLE_BYTES, decode_match
+from newswatch.agents.decode import MAX_ARTICLE_BYTES, decode_matches
 from newswatch.agents.route import decide_match
 from newswatch.alerts import limits
 from newswatch.alerts.build import escalation_alert
@@ -118,9 +119,16 @@ def test_a_bad_match_message_is_refused_not_raised() -> None:
     """The route agent ran ``json.loads(raw)`` and indexed the result with no guard: one bad message on the
     matches topic stopped it, and with it every alert."""
     for raw in (None, b"not json", b"[" * 100_000, b"[]", b'{"alert": 1}', b'{"alert": {"rule": {"id": 3}}}'):
-        assert decode_match(raw) is None
+        assert decode_matches(raw) is None
     good = match_messages(decode_article(as_message(article()))[0], matcher().analyze(article()), now=NOW)
-    assert good and all(decode_match(value) is not None for _, value in good)
+    assert good and all(decode_matches(value) is not None for _, value in good)  # one match, as older workers sent
+    batched = [value for _, value in good] * 3
+    assert [m["alert"]["alert_id"] for m in decode_matches(batch_message(batched)) or []] == [
+        json.loads(value)["alert"]["alert_id"] for value in batched
+    ]
+    # one bad match refuses the message (it is dead-lettered whole); an empty or non-list batch is not one either
+    for bad in (batch_message([*batched, b'{"alert": 1}']), b'{"matches": []}', b'{"matches": {"alert": 1}}'):
+        assert decode_matches(bad) is None
 
 
 # --- dead-letter copies: item 3 -----------------------------------------------------------------------------------
@@ -225,8 +233,9 @@ def test_a_skip_is_logged_once_on_one_line_whatever_the_error_says(caplog: pytes
 def route(store: dict[str, Any], value: bytes, now: float, escalations: list[dict[str, Any]] | None = None) -> Any:
     """What the route agent would send for one match message (the alert, updated as it updates it); the
     escalation alerts that fire go to ``escalations``."""
-    candidate = decode_match(value)
-    assert candidate is not None
+    decoded = decode_matches(value)
+    assert decoded is not None and len(decoded) == 1
+    candidate = decoded[0]
     decision, escalate, fired = decide_match(store, candidate, now=now, window=86_400)
     alert = {**candidate["alert"], "alert_id": decision.alert_id, "revision": decision.revision}
     alert["sources"] = decision.sources
