@@ -10,7 +10,7 @@ import hashlib
 import re
 from typing import Any
 
-from newswatch_scan import simhash_words
+from newswatch_scan import simhash_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 SIMHASH_BITS = 64
@@ -21,11 +21,11 @@ _BIT = [bytes(value >> bit & 1 for value in range(256)) for bit in range(8)]  # 
 def simhash(text: str) -> int:
     """A 64-bit SimHash of the text's word 3-shingles (Charikar): near-identical texts get near-identical hashes.
 
-    The words are Python's (``\\w``, ``str.lower``); hashing their shingles (BLAKE2b-64) and counting bits is done
-    natively (matcher/native/src/simhash.rs): in Python it was a tenth of the worker's time, run for every article
-    that matches a rule. ``simhash_python`` is the same in Python, for the tests to compare.
+    The words are Python's (``\\w``, ``str.lower``). Splitting them, hashing their shingles (BLAKE2b-64) and counting
+    bits is done natively (matcher/native/src/simhash.rs): in Python it was a tenth of the worker's time, run for
+    every article that matches a rule. ``simhash_python`` is the definition in Python, for the tests to compare.
     """
-    return simhash_words([w.lower() for w in _WORD.findall(text)])
+    return simhash_text(text)
 
 
 def simhash_python(text: str) -> int:

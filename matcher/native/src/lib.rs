@@ -345,10 +345,23 @@ fn fold(text: &str) -> String {
     text::fold(text)
 }
 
-/// `alerts.stories.simhash` of a text split into lower-cased words (the unit tests compare the two).
+/// `alerts.fingerprint.simhash` of a text split into lower-cased words (the unit tests compare the two).
 #[pyfunction]
 fn simhash_words(words: Vec<PyBackedStr>) -> u64 {
     simhash::simhash(&words)
+}
+
+/// `alerts.fingerprint.simhash` of a text: its words split and lower-cased as Python's `\w+` and `str.lower` do
+/// (the unit tests compare it with the Python definition on every article of the corpus).
+#[pyfunction]
+fn simhash_text(text: &str) -> u64 {
+    simhash::simhash(&simhash::words(text))
+}
+
+/// The words `simhash_text` hashes, for the tests.
+#[pyfunction]
+fn simhash_words_of(text: &str) -> Vec<String> {
+    simhash::words(text)
 }
 
 /// Inclusive code point ranges of Python's `\w` and `\s` as built in (the unit tests compare them with Python's).
@@ -363,5 +376,7 @@ fn newswatch_scan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(char_tables, m)?)?;
     m.add_function(wrap_pyfunction!(fold, m)?)?;
     m.add_function(wrap_pyfunction!(simhash_words, m)?)?;
+    m.add_function(wrap_pyfunction!(simhash_text, m)?)?;
+    m.add_function(wrap_pyfunction!(simhash_words_of, m)?)?;
     Ok(())
 }

@@ -1,11 +1,49 @@
 //! The story fingerprint's inner loop (`alerts.stories.simhash`): 64-bit SimHash over word 3-shingles.
 //!
-//! Python splits and lower-cases the words (its `\w` and `str.lower` are the definition); this hashes each shingle
-//! with BLAKE2b-64, as `hashlib.blake2b(shingle.encode(), digest_size=8)` does, and keeps the bits that more than
-//! half of the shingles set. It was a tenth of the worker's time in Python, for every article that matched a rule.
+//! The words are Python's `[w.lower() for w in re.findall(r"\w+", text)]` (`words`, with the core's tables of
+//! Python's `\w` and `str.lower`); each shingle is hashed with BLAKE2b-64, as `hashlib.blake2b(shingle.encode(),
+//! digest_size=8)` does, and the bits that more than half of the shingles set are kept. In Python it was a tenth of
+//! the worker's time, for every article that matched a rule; the split and lower case, done in Python, were still
+//! half of what was left (issue 20).
 
 use blake2::digest::consts::U8;
 use blake2::{Blake2b, Digest};
+
+use crate::text::{final_sigma, is_word, lower};
+
+/// Python's `[w.lower() for w in re.findall(r"\w+", text)]`.
+pub fn words(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if is_word(c) {
+            start.get_or_insert(i);
+        } else if let Some(from) = start.take() {
+            found.push(python_lower(&text[from..i]));
+        }
+    }
+    if let Some(from) = start {
+        found.push(python_lower(&text[from..]));
+    }
+    found
+}
+
+/// Python's `word.lower()`: 'İ' lowers to two characters, and 'Σ' to 'ς' at the end of the word (the word is the
+/// whole string `str.lower` sees, so its own ends are the context).
+fn python_lower(word: &str) -> String {
+    if word.is_ascii() {
+        return word.to_ascii_lowercase();
+    }
+    let mut out = String::with_capacity(word.len() + 2);
+    for (i, c) in word.char_indices() {
+        match c {
+            '\u{130}' => out.push_str("i\u{307}"),
+            'Σ' if final_sigma(word, i) => out.push('ς'),
+            _ => out.push(lower(c)),
+        }
+    }
+    out
+}
 
 /// The SimHash of the word list: bit `k` set when more than half of the shingles' hashes (read big-endian) have it.
 /// A shingle is each run of three words joined by one space; a text of one or two words is one shingle.
@@ -18,7 +56,10 @@ pub fn simhash<S: AsRef<str>>(words: &[S]) -> u64 {
     for start in 0..shingles {
         // the shingle's bytes fed in parts: the same digest as hashing the joined string, without building it
         let mut hasher = Blake2b::<U8>::new();
-        for (i, word) in words[start..(start + 3).min(words.len())].iter().enumerate() {
+        for (i, word) in words[start..(start + 3).min(words.len())]
+            .iter()
+            .enumerate()
+        {
             if i > 0 {
                 hasher.update(b" ");
             }

@@ -62,7 +62,7 @@ pub fn is_space(c: char) -> bool {
 
 /// Python's lower case of one character as `matcher.terms.fold` uses it (the first when it lowers to several).
 #[inline]
-fn lower(c: char) -> char {
+pub fn lower(c: char) -> char {
     if c.is_ascii() {
         return c.to_ascii_lowercase();
     }
@@ -74,7 +74,7 @@ fn lower(c: char) -> char {
 
 /// Whether the 'Σ' at byte `at` of `text` is word-final for `str.lower()` (CPython's `handle_capital_sigma`):
 /// a cased letter before it and none after it, skipping case-ignorable characters both ways.
-fn final_sigma(text: &str, at: usize) -> bool {
+pub fn final_sigma(text: &str, at: usize) -> bool {
     let before = text[..at].chars().rev().find(|&c| !in_table(&IGNORABLE, c));
     if !before.is_some_and(|c| in_table(&CASED, c)) {
         return false;

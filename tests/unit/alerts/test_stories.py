@@ -294,3 +294,20 @@ def test_the_native_fingerprint_is_the_python_one(shared_data: Path) -> None:
     texts = [fingerprint_text(json.loads(line)) for line in lines[::4]]
     texts += ["", "one", "two words", "a b c", "İstanbul STRASSE straße ΣΊΣΥΦΟΣ 東京 مرحبا x_y 123 ½ ⅷ", "é" * 5000]
     assert [simhash(t) for t in texts] == [simhash_python(t) for t in texts]
+
+
+def test_the_native_word_split_is_pythons_on_every_code_point() -> None:
+    """The native fingerprint splits and lower-cases the words itself: Python's ``\\w`` and ``str.lower`` on every
+    code point, 'İ' lowering to two characters and a word's final 'Σ' (case-ignorable characters around it)."""
+    import re
+
+    from newswatch_scan import simhash_words_of
+
+    def python(text: str) -> list[str]:
+        return [w.lower() for w in re.findall(r"\w+", text)]
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    for start in range(0, len(every), 5_000):
+        assert simhash_words_of(every[start : start + 5_000]) == python(every[start : start + 5_000])
+    sigmas = ["ΟΔΟΣ", "ΣΑΣ'Β", "ΑΣ.Β", "ΑΣ\u0301", "Α\u0301Σ", "Σ", "ΣΣ", "aΣb", "Σ_", "İSTANBUL", "\u00adΣ"]
+    assert [simhash_words_of(t) for t in sigmas] == [python(t) for t in sigmas]
