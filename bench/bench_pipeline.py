@@ -290,10 +290,13 @@ def end_to_end(
     procs, logs = start_workers(1, worker_env(bootstrap, topic, alerts, tag, partitions, work), work, tag)
     spy = None
     try:
+        wait_ready(logs)
         if profile is not None:
-            wait_ready(logs)
             spy = _spy(procs[0].pid, profile)
+        cpu_at, ready_at = _cpu_seconds(procs[0].pid), time.monotonic()
         got = wait_alerts(bootstrap, alerts, expected, procs)
+        # the worker's share of a core from ready to its last alert: a slow run that is also busier is doing more
+        cpu = (_cpu_seconds(procs[0].pid) - cpu_at) / (time.monotonic() - ready_at)
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(60)
@@ -312,6 +315,7 @@ def end_to_end(
         "seconds": last - start,
         "rate": count / (last - start),
         "rss_mb": rss,
+        "cpu": cpu,
         "errors": error_lines(logs),
     }
     if dump is not None:
@@ -644,7 +648,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
                 f"{100 * hop['rate'] / analyze['rate']:.0f} % of analyze; "
                 f"worker {e2e['rate']:,.0f}/s = {100 * ratio:.0f} % of analyze "
                 f"({e2e['alerts']:,} alerts {e2e['kinds']}, {e2e['seconds']:.1f} s, peak RSS {e2e['rss_mb']:.0f} MB, "
-                f"{e2e['errors']} ERROR lines; alerts 0/10/50/90/100 % at {e2e['deciles']} s); "
+                f"CPU {100 * e2e['cpu']:.0f} % of a core, {e2e['errors']} ERROR lines; "
+                f"alerts 0/10/50/90/100 % at {e2e['deciles']} s); "
                 f"load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
