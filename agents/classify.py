@@ -75,7 +75,7 @@ def register(worker: Worker) -> None:
 
     async def send(messages: list[tuple[bytes, bytes]]) -> None:
         for key, value in messages:
-            deliveries.add(await topics.matches.send(key=key, value=value))
+            await deliveries.send(topics.matches, key=key, value=value)
 
     @worker.app.agent(topics.articles, name="classify")
     async def classify(stream: StreamT) -> None:

@@ -40,14 +40,14 @@ async def publish(
 ) -> None:
     """Send one alert to ``alerts`` and, when the rule names one, to its own topic.
 
-    An alert is never silently lost: a send that fails at once crashes the worker, and one the broker later fails
-    to acknowledge stops the next commit (``deliveries``, streams/delivery.py); either way the match is read again.
+    An alert is never silently lost: a send that fails at once, or that the broker later fails to acknowledge, stops
+    the next commit (``deliveries``, streams/delivery.py) and the worker restarts: the match is read again.
     """
     rule = alert["rule"]
     key, value = rule["id"].encode(), json.dumps(alert, ensure_ascii=False).encode()
     for target in [topics.alerts] + ([topics.rule_topic(topic)] if topic else []):
         try:
-            deliveries.add(await target.send(key=key, value=value, headers=headers(alert)))
+            await deliveries.send(target, key=key, value=value, headers=headers(alert))
         except Exception:
             metrics.produce_errors.labels(target.get_topic_name()).inc()
             raise

@@ -77,9 +77,7 @@ class DeadLetters:
             sent: Awaitable[Any] = await self.topic.send(key=copy_key, value=copy_value, headers=headers)
         except Exception as exc:  # noqa: BLE001 - the agent goes on; the ledger refuses the commit (module doc)
             self._failed(reason, where, exc)
-            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            failed.set_exception(exc)
-            self.deliveries.add(failed)
+            self.deliveries.failed(exc)
             return
         future = asyncio.ensure_future(sent)
         future.add_done_callback(lambda done: self._settled(done, reason, where))

@@ -32,6 +32,23 @@ class DeliveryLedger:
         self._pending.add(future)
         future.add_done_callback(self._forget_if_ok)
 
+    def failed(self, error: Exception) -> None:
+        """Note a send that raised at once: like one the broker refused, no commit may go past it."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.set_exception(error)
+        self._pending.add(future)
+
+    async def send(self, topic: Any, **message: Any) -> None:
+        """``await topic.send(**message)``, noted. A send that raises is noted as failed before the error goes on:
+        the agent's stream acknowledges the events it was handed when it closes (Faust, ``take_events`` a whole
+        batch), and the commit after that must not go past the message that was never sent."""
+        try:
+            sent = await topic.send(**message)
+        except Exception as exc:
+            self.failed(exc)
+            raise
+        self.add(sent)
+
     def _forget_if_ok(self, future: asyncio.Future[Any]) -> None:
         if not future.cancelled() and future.exception() is None:
             self._pending.discard(future)

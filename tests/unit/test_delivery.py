@@ -37,3 +37,22 @@ def test_a_send_the_broker_never_acknowledged_stops_every_later_commit() -> None
                 await ledger.settle()
 
     asyncio.run(main())
+
+
+def test_a_send_that_raises_at_once_stops_every_later_commit_too() -> None:
+    """Faust acknowledges the events an agent was handed when its stream closes, a whole batch with
+    ``take_events``: a send that raised, whose matches never left, must still hold the commit back."""
+
+    class Refusing:
+        async def send(self, **message: object) -> None:
+            raise TimeoutError("no metadata for the matches topic")
+
+    async def main() -> None:
+        ledger = DeliveryLedger()
+        with pytest.raises(TimeoutError):
+            await ledger.send(Refusing(), key=b"rule", value=b"{}")
+        for _ in range(2):
+            with pytest.raises(UndeliveredMessage, match="no metadata"):
+                await ledger.settle()
+
+    asyncio.run(main())
