@@ -4,7 +4,8 @@ Faust calls its sensor several times for every message read, event handled, tabl
 Its stock Prometheus sensor also keeps the in-memory statistics of Faust's base ``Monitor`` (per-partition offsets,
 stream and task names rendered to strings, latency deques) and looks every labelled child up again: about 6 % of the
 worker's time at 500 articles/s (bench/RESULTS.md). This one exports the same metric families, from cached children,
-and leaves the base monitor's statistics (served by no endpoint here) out of the hot hooks.
+and leaves the base monitor's statistics (served by no endpoint here) out of the hot hooks, except the one Faust's
+own watchdog reads (``stream_inbound_time``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class LeanPrometheusMonitor(PrometheusMonitor):
 
     def on_stream_event_in(self, tp: Any, offset: int, stream: Any, event: Any) -> float:
         """An event handed to an agent; its start time is the state ``on_stream_event_out`` gets back."""
+        started = time.monotonic()
+        # Faust's watchdog reads this to tell a stream that never processed its partition (an ERROR every few
+        # minutes under load, for every partition with a backlog, when it was left out)
+        self.stream_inbound_time[tp] = started
         metrics = self._metrics
         metrics.total_events.inc()
         metrics.total_active_events.inc()
@@ -58,7 +63,7 @@ class LeanPrometheusMonitor(PrometheusMonitor):
                 stream=f"stream.{self._stream_label(stream)}.events"
             )
         child.inc()
-        return time.monotonic()
+        return started
 
     def on_stream_event_out(self, tp: Any, offset: int, stream: Any, event: Any, state: Any = None) -> None:
         """The agent is done with the event."""
