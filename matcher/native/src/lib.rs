@@ -345,12 +345,6 @@ fn fold(text: &str) -> String {
     text::fold(text)
 }
 
-/// `alerts.fingerprint.simhash` of a text split into lower-cased words (the unit tests compare the two).
-#[pyfunction]
-fn simhash_words(words: Vec<PyBackedStr>) -> u64 {
-    simhash::simhash(&words)
-}
-
 /// `alerts.fingerprint.simhash` of a text: its words split and lower-cased as Python's `\w+` and `str.lower` do
 /// (the unit tests compare it with the Python definition on every article of the corpus).
 #[pyfunction]
@@ -375,7 +369,6 @@ fn newswatch_scan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
     m.add_function(wrap_pyfunction!(char_tables, m)?)?;
     m.add_function(wrap_pyfunction!(fold, m)?)?;
-    m.add_function(wrap_pyfunction!(simhash_words, m)?)?;
     m.add_function(wrap_pyfunction!(simhash_text, m)?)?;
     m.add_function(wrap_pyfunction!(simhash_words_of, m)?)?;
     Ok(())
