@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from newswatch.alerts.limits import (
     MAX_FEED_ID_BYTES,
     MAX_FEED_TAG_BYTES,
@@ -65,62 +67,78 @@ class Refused(ValueError):
         self.reason = reason
 
 
-def _load(raw: bytes) -> Any:
+def _load(raw: bytes) -> tuple[Any, bool]:
+    """The JSON value and whether its strings may hold lone surrogates.
+
+    orjson parses strict UTF-8 JSON, which is what every producer writes, several times faster than ``json`` (a
+    tenth of the worker's time went on decoding, issue 20), and refuses a lone surrogate, so its strings need no
+    cleaning. Anything it refuses (``NaN``, a BOM, UTF-16, a ``"\\ud800"`` escape, nesting past 1,024) is read by
+    ``json`` as before. One difference is kept: an integer beyond 64 bits comes back as a float.
+    """
     try:
-        return json.loads(raw)
+        return orjson.loads(raw), False
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(raw), True
     except RecursionError:
         raise Refused("too_deep") from None
     except (ValueError, UnicodeDecodeError):
         raise Refused("not_json") from None
 
 
-def _text(value: Any, max_bytes: int | None = None) -> str:
-    """A text field: falsy (missing, null, "", 0, [] as older producers wrote) is "", any other non-string refused."""
+def _text(value: Any, max_bytes: int | None = None, *, surrogates: bool = True) -> str:
+    """A text field: falsy (missing, null, "", 0, [] as older producers wrote) is "", any other non-string refused;
+    lone surrogates replaced unless the parser ruled them out (``surrogates=False``)."""
     if not value:
         return ""
     if not isinstance(value, str):
         raise Refused("bad_field")
-    value = clean_surrogates(value)
+    if surrogates:
+        value = clean_surrogates(value)
     if max_bytes is not None and len(value) * 4 > max_bytes and utf8_len(value) > max_bytes:
         raise Refused("field_too_large")
     return value
 
 
-def _optional(value: Any, max_bytes: int | None) -> str | None:
+def _optional(value: Any, max_bytes: int | None, surrogates: bool) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise Refused("bad_field")
-    return _text(value, max_bytes) or None
+    return _text(value, max_bytes, surrogates=surrogates) or None
 
 
-def _feed_tags(value: Any) -> dict[str, str]:
+def _feed_tags(value: Any, surrogates: bool) -> dict[str, str]:
     if not value:
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise Refused("bad_field")
     if len(value) > MAX_FEED_TAGS:
         raise Refused("field_too_large")
-    return {_text(k, MAX_FEED_TAG_BYTES): _text(v, MAX_FEED_TAG_BYTES) for k, v in value.items()}
+    return {
+        _text(k, MAX_FEED_TAG_BYTES, surrogates=surrogates): _text(v, MAX_FEED_TAG_BYTES, surrogates=surrogates)
+        for k, v in value.items()
+    }
 
 
 def _article(raw: bytes | None) -> dict[str, Any]:
     raw = raw or b""
     if len(raw) > MAX_ARTICLE_BYTES:
         raise Refused("too_large")
-    data = _load(raw)
+    data, surrogates = _load(raw)
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
         raise Refused("no_id")
-    article: dict[str, Any] = {"id": _text(data["id"], MAX_ID_BYTES)}
+    article: dict[str, Any] = {"id": _text(data["id"], MAX_ID_BYTES, surrogates=surrogates)}
     # Only the fields the message has: the worker reads each with ``.get``, as it always has.
     for name in FIELDS:  # matched; only the title is copied into alerts (cut below)
         if name in data:
-            article[name] = _text(data[name])
+            article[name] = _text(data[name], surrogates=surrogates)
     for name, max_bytes in _META:
         if name in data:
-            article[name] = _optional(data[name], max_bytes)
+            article[name] = _optional(data[name], max_bytes, surrogates)
     if "source" in data:
-        article["source"] = _optional(data["source"], None)
+        article["source"] = _optional(data["source"], None, surrogates)
     for name, max_bytes in _DISPLAY:
         if article.get(name):
             article[name] = clip(article[name], max_bytes)
@@ -129,7 +147,7 @@ def _article(raw: bytes | None) -> dict[str, Any]:
             raise Refused("bad_field")
         article["text_source"] = data["text_source"]
     if "feed_tags" in data:
-        article["feed_tags"] = _feed_tags(data["feed_tags"])
+        article["feed_tags"] = _feed_tags(data["feed_tags"], surrogates)
     return article
 
 
@@ -179,7 +197,9 @@ def decode_matches(raw: bytes | None) -> list[dict[str, Any]] | None:
     try:
         if raw is None or len(raw) > MAX_MATCHES_BYTES:
             return None
-        data = _load(raw)
+        data, lenient = _load(raw)
+        if lenient:  # workers write strict UTF-8 JSON; a lone surrogate in an alert would stop its send
+            return None
         found = data["matches"] if isinstance(data, dict) and "matches" in data else [data]
         if not isinstance(found, list) or not found:
             return None

@@ -77,8 +77,43 @@ def test_any_exception_while_decoding_is_a_reason(monkeypatch: pytest.MonkeyPatc
     def boom(raw: bytes) -> Any:
         raise MemoryError("hostile")
 
-    monkeypatch.setattr(decode.json, "loads", boom)
+    monkeypatch.setattr(decode.orjson, "loads", boom)
     assert decode_article(b'{"id": "a"}') == (None, "undecodable")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"id": "n", "title": "Drone strike", "published": NaN}',  # json's NaN: refused field, not the message
+        '\ufeff{"id": "bom", "title": "Drone strike on Kyiv"}'.encode(),  # a UTF-8 byte order mark
+        '{"id": "u16", "title": "Drone strike on Kyiv"}'.encode("utf-16"),
+        b'{"id": "s", "title": "Drone \\udfff strike", "content": "x"}',
+        b'{"id": "big", "title": "Drone", "feed_tags": {"n": "1"}, "x": 123456789012345678901234567890}',
+    ],
+)
+def test_what_the_fast_parser_refuses_decodes_as_before(raw: bytes) -> None:
+    """orjson reads strict UTF-8 JSON; everything else (NaN, a BOM, UTF-16, lone surrogates, huge integers) is read
+    by ``json`` as before the switch, so no article that decoded then is refused now."""
+    before = decode.json.loads(raw)
+    decoded, reason = decode_article(raw)
+    if isinstance(before.get("published"), float):
+        assert reason == "bad_field"
+        return
+    assert reason == "ok" and decoded is not None
+    assert decoded["id"] == before["id"] and "\ud800" not in decoded["title"] and "\udfff" not in decoded["title"]
+
+
+def test_a_matches_message_with_a_lone_surrogate_is_refused() -> None:
+    """Workers write strict UTF-8; a match whose alert holds a lone surrogate would raise when its alert is
+    encoded for sending, and stop the route agent."""
+    article, _ = decode_article(
+        b'{"id": "m1", "title": "Drone strike", "content": ' + json.dumps(MATCHING_TEXT).encode() + b"}"
+    )
+    assert article is not None
+    raw = batch_message([value for _, value in match_messages(article, matcher().analyze(article), now=NOW)])
+    assert decode_matches(raw) is not None
+    bad = raw.replace(b'"title":"', b'"title":"\\ud800', 1)
+    assert bad != raw and decode_matches(bad) is None
 
 
 def test_a_lone_surrogate_is_cleaned_before_matching() -> None:
