@@ -24,7 +24,9 @@ in ``--partitions`` partitions, ``--repeat`` times in a row, each with a fresh c
   the mean of the floor before and after it (the load of a shared machine drifts within a run).
 
 Floors are timed inside their process from the first message consumed to the last, so none of them counts
-process start, group join or partition assignment.
+process start, group join or partition assignment. Each run also prints each process's share of a core over that
+time: the analyze floor is not CPU-bound (about 60-65 % of a core: one agent waits on its fetches), while the
+worker, whose two agents work while the other waits, is at 100 %; so the worker can pass the analyze floor.
 
 Latency (``--rates``): for each rate a fresh topic and one running worker; one producer sends real articles at that
 rate for ``--latency-seconds`` (acks=all), and a reader process on ``alerts`` notes when each alert arrives.
@@ -105,7 +107,8 @@ def run_floor(mode: str, bootstrap: str, topic: str, count: int, partitions: int
     state: dict[str, Any] = {"n": 0, "first": None, "matches": 0, "hopped": 0}
 
     def finish() -> None:
-        result = {"first": state["first"], "last": time.time(), "count": count, "matches": state["matches"]}
+        result = {"first": state["first"], "last": time.time(), "count": count, "matches": state["matches"],
+                  "cpu_seconds": time.process_time() - state["cpu_at"]}  # fmt: skip
         tmp = out.with_suffix(".tmp")
         tmp.write_text(json.dumps(result))
         tmp.rename(out)
@@ -114,7 +117,7 @@ def run_floor(mode: str, bootstrap: str, topic: str, count: int, partitions: int
     async def consume(stream: Any) -> None:
         async for value in stream:
             if state["first"] is None:
-                state["first"] = time.time()
+                state["first"], state["cpu_at"] = time.time(), time.process_time()
             article = json.loads(value)
             if matcher is not None:
                 events = matcher.analyze(article).events
@@ -176,6 +179,7 @@ def floor(mode: str, bootstrap: str, topic: str, count: int, partitions: int, wo
     result = json.loads(out.read_text())
     result["seconds"] = result["last"] - result["first"]
     result["rate"] = count / result["seconds"]
+    result["cpu"] = result["cpu_seconds"] / result["seconds"]
     return result
 
 
@@ -642,9 +646,11 @@ def run(args: argparse.Namespace, work: Path) -> None:
                 rows[name].append(value)
             rows["ratio"].append(100 * ratio)
             print(
-                f"run {i + 1}: bare {bare['rate']:,.0f}/s; analyze {analyze['rate']:,.0f}/s (before "
-                f"{analyze['before_after'][0]['rate']:,.0f}, after {analyze['before_after'][1]['rate']:,.0f}) "
-                f"({analyze['matches']:,} matches); analyze + matches hop {hop['rate']:,.0f}/s = "
+                f"run {i + 1}: bare {bare['rate']:,.0f}/s (CPU {100 * bare['cpu']:.0f} %); "
+                f"analyze {analyze['rate']:,.0f}/s (before "
+                f"{analyze['before_after'][0]['rate']:,.0f}, after {analyze['before_after'][1]['rate']:,.0f}; CPU "
+                f"{100 * analyze['before_after'][0]['cpu']:.0f}/{100 * analyze['before_after'][1]['cpu']:.0f} % of a "
+                f"core) ({analyze['matches']:,} matches); analyze + matches hop {hop['rate']:,.0f}/s = "
                 f"{100 * hop['rate'] / analyze['rate']:.0f} % of analyze; "
                 f"worker {e2e['rate']:,.0f}/s = {100 * ratio:.0f} % of analyze "
                 f"({e2e['alerts']:,} alerts {e2e['kinds']}, {e2e['seconds']:.1f} s, peak RSS {e2e['rss_mb']:.0f} MB, "
