@@ -53,6 +53,12 @@ def rss_mb(pid: int, field_name: str = "VmRSS") -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def group_lag(admin: KafkaAdminClient, consumer: KafkaConsumer, group: str, partitions: list[TopicPartition]) -> int:
     """End offsets minus the group's committed offsets, summed over the topic's partitions."""
     committed = admin.list_group_offsets({group: partitions}).get(group, {})
