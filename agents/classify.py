@@ -55,7 +55,7 @@ def match_messages(article: dict[str, Any], analysis: Analysis, *, now: datetime
         rule = match.rule
         alert = build_alert(article, match, detected_at=now)
         candidate = {"alert": alert, "story": story, "options": rule_options(rule)}
-        # orjson: the hop is internal, and its compact UTF-8 is what json.dumps gave at a ninth of the cost
+        # orjson: the hop is internal, so compact JSON (same values as json.dumps) at a ninth of the cost
         value = orjson.dumps(candidate)
         if len(value) + BATCH_OVERHEAD > MAX_MESSAGE_BYTES:
             raise ValueError(f"match message of rule {rule.id} is {len(value)} bytes")
